@@ -1,0 +1,215 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"strings"
+
+	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/domain"
+)
+
+// caseStatusFields are the fields that may still change once the citizen
+// has signed: the status and who moved it when.
+var caseStatusFields = map[string]bool{
+	"status": true, "signed_at": true, "signed_by": true, "confirmed_by": true,
+	"sealed_at": true, "sealed_by": true, "submitted_at": true, "decided_at": true,
+}
+
+// checkCaseEdit enforces that a signed case's content never changes and that
+// the status moves only as the status machine allows.
+func checkCaseEdit(old, set domain.Fields) error {
+	from := domain.Status(old["status"])
+	for k, v := range set {
+		if k == "status" && v != old["status"] {
+			if err := from.Transition(domain.Status(v)); err != nil {
+				return err
+			}
+			continue
+		}
+		if from.Immutable() && !caseStatusFields[k] && v != old[k] {
+			return fmt.Errorf("field %q: %w", k, ErrImmutable)
+		}
+	}
+	return nil
+}
+
+// CreateCase starts a case as a draft captured by the session's clerk.
+func (ss *Session) CreateCase(ctx context.Context, c domain.Case) (domain.Case, error) {
+	c.Status = domain.StatusDraft
+	c.CreatedBy = ss.clerk.ID
+	c.CreatedAt = ss.st.now()
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeCase, id: c.ID, set: nonEmpty(c.Fields()),
+		action: "case.create"})
+	if err != nil {
+		return domain.Case{}, err
+	}
+	return domain.CaseFromFields(r.ID, r.Fields)
+}
+
+// Case reads a case and its version.
+func (ss *Session) Case(ctx context.Context, id string) (domain.Case, int64, error) {
+	r, err := ss.Get(ctx, id)
+	if err != nil {
+		return domain.Case{}, 0, err
+	}
+	if r.Type != domain.TypeCase {
+		return domain.Case{}, 0, fmt.Errorf("store: %s is a %s, not a case: %w", id, r.Type, ErrNotFound)
+	}
+	c, err := domain.CaseFromFields(r.ID, r.Fields)
+	return c, r.Version, err
+}
+
+// UpdateCaseForm sets form values of a draft case (ErrImmutable once signed).
+func (ss *Session) UpdateCaseForm(ctx context.Context, id string, baseVersion int64, form domain.Fields) (int64, error) {
+	set := domain.Fields{}
+	for k, v := range form {
+		set[domain.FormPrefix+k] = v
+	}
+	r, err := ss.Update(ctx, id, baseVersion, set)
+	return r.Version, err
+}
+
+// SetCaseStatus moves a case along the status machine and records who did
+// it when (signed_by/at, sealed_by/at, ...).
+func (ss *Session) SetCaseStatus(ctx context.Context, id string, baseVersion int64, to domain.Status) (int64, error) {
+	now := fmtTime(ss.st.now())
+	set := domain.Fields{"status": string(to)}
+	switch to {
+	case domain.StatusSigned:
+		set["signed_at"], set["signed_by"] = now, ss.clerk.ID
+	case domain.StatusDraft: // signature dropped ("Neu unterschreiben")
+		set["signed_at"], set["signed_by"], set["confirmed_by"] = "", "", ""
+	case domain.StatusSealed:
+		set["sealed_at"], set["sealed_by"] = now, ss.clerk.ID
+	case domain.StatusSubmitted:
+		set["submitted_at"] = now
+	case domain.StatusAccepted, domain.StatusRejected, domain.StatusNeedsInfo:
+		set["decided_at"] = now
+	}
+	r, err := ss.Update(ctx, id, baseVersion, set)
+	return r.Version, err
+}
+
+// PutAttachment stores content for a record, encrypted under the record's
+// key and addressed by its SHA-256, and points the record's field
+// "attachment.<kind>" at it, in one transaction (so the change that
+// references the attachment is in the outbox exactly when the attachment
+// is). A signed case takes no new attachments.
+func (ss *Session) PutAttachment(ctx context.Context, recordID string, baseVersion int64, kind domain.AttachmentKind, data []byte) (domain.Attachment, int64, error) {
+	if !kind.Valid() {
+		return domain.Attachment{}, 0, fmt.Errorf("store: attachment: unknown kind %q", kind)
+	}
+	sum := sha256.Sum256(data)
+	a := domain.Attachment{SHA256: hex.EncodeToString(sum[:]), RecordID: recordID, Kind: kind,
+		MediaType: kind.MediaType(), Size: int64(len(data)), CreatedAt: ss.st.now()}
+	set := domain.Fields{domain.AttachmentPrefix + string(kind): a.SHA256}
+	typ, err := ss.st.recordType(ctx, recordID)
+	if err != nil {
+		return domain.Attachment{}, 0, err
+	}
+	r, err := ss.apply(ctx, mutation{op: OpUpdate, id: recordID, baseVersion: baseVersion, set: set,
+		action: "attachment.put",
+		check: func(old domain.Fields) error {
+			if typ == domain.TypeCase && domain.Status(old["status"]).Immutable() {
+				return ErrImmutable
+			}
+			return nil
+		},
+		extra: func(tx *sql.Tx, ck crypto.ContentKey) error {
+			enc, err := crypto.SealValue(ck, data, attachmentAAD(a.SHA256))
+			if err != nil {
+				return fmt.Errorf("encrypt attachment: %w", err)
+			}
+			_, err = tx.ExecContext(ctx, `INSERT INTO attachment(sha256, record_id, kind, media_type, size, data, created_at)
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO NOTHING`,
+				a.SHA256, recordID, string(kind), a.MediaType, a.Size, enc, fmtTime(a.CreatedAt))
+			if err != nil {
+				return fmt.Errorf("insert attachment: %w", err)
+			}
+			return nil
+		}})
+	if err != nil {
+		return domain.Attachment{}, 0, err
+	}
+	return a, r.Version, nil
+}
+
+// Attachment returns an attachment's content, checked against its address.
+func (ss *Session) Attachment(ctx context.Context, sha string) ([]byte, error) {
+	var recordID string
+	var enc []byte
+	err := ss.st.r.QueryRowContext(ctx, `SELECT record_id, data FROM attachment WHERE sha256 = ?`, sha).Scan(&recordID, &enc)
+	if err != nil {
+		if err == sql.ErrNoRows {
+			return nil, fmt.Errorf("store: attachment %s: %w", sha, ErrNotFound)
+		}
+		return nil, fmt.Errorf("store: attachment %s: %w", sha, err)
+	}
+	if enc == nil {
+		return nil, fmt.Errorf("store: attachment %s: %w", sha, ErrShredded)
+	}
+	var keyID string
+	if err := ss.st.r.QueryRowContext(ctx, `SELECT key_id FROM record WHERE id = ?`, recordID).Scan(&keyID); err != nil {
+		return nil, fmt.Errorf("store: attachment %s: %w", sha, err)
+	}
+	ck, err := ss.contentKey(ctx, ss.st.r, keyID)
+	if err != nil {
+		return nil, fmt.Errorf("store: attachment %s: %w", sha, err)
+	}
+	data, err := crypto.OpenValue(ck, enc, attachmentAAD(sha))
+	if err != nil {
+		return nil, fmt.Errorf("store: attachment %s: %w", sha, err)
+	}
+	if sum := sha256.Sum256(data); !strings.EqualFold(hex.EncodeToString(sum[:]), sha) {
+		return nil, fmt.Errorf("store: attachment %s: content does not match its address", sha)
+	}
+	return data, nil
+}
+
+// CreatePerson records a citizen.
+func (ss *Session) CreatePerson(ctx context.Context, p domain.Person) (domain.Person, error) {
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypePerson, id: p.ID, set: nonEmpty(p.Fields()),
+		action: "person.create"})
+	if err != nil {
+		return domain.Person{}, err
+	}
+	return domain.PersonFromFields(r.ID, r.Fields), nil
+}
+
+// CreateVisit records a field day.
+func (ss *Session) CreateVisit(ctx context.Context, v domain.Visit) (domain.Visit, error) {
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeVisit, id: v.ID, set: nonEmpty(v.Fields()),
+		action: "visit.create"})
+	if err != nil {
+		return domain.Visit{}, err
+	}
+	return domain.VisitFromFields(r.ID, r.Fields), nil
+}
+
+// CreateAppointment records an appointment (normally they come from the
+// central office by sync; walk-ins and tests create them here).
+func (ss *Session) CreateAppointment(ctx context.Context, a domain.Appointment) (domain.Appointment, error) {
+	if a.Status == "" {
+		a.Status = domain.AppointmentBooked
+	}
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeAppointment, id: a.ID, set: nonEmpty(a.Fields()),
+		action: "appointment.create"})
+	if err != nil {
+		return domain.Appointment{}, err
+	}
+	return domain.AppointmentFromFields(r.ID, r.Fields)
+}
+
+func nonEmpty(f domain.Fields) domain.Fields {
+	out := domain.Fields{}
+	for k, v := range f {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}

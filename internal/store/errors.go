@@ -1,0 +1,29 @@
+package store
+
+import "errors"
+
+// Errors a caller can act on; test with errors.Is.
+var (
+	// ErrTooNew: the database was written by a newer version of the kit.
+	ErrTooNew = errors.New("store: database is newer than this program")
+	// ErrWrongPassword: the clerk name or password is not right. Which of the
+	// two is deliberately not said.
+	ErrWrongPassword = errors.New("store: wrong clerk name or password")
+	// ErrNotSetUp: no clerk can unlock this laptop yet.
+	ErrNotSetUp = errors.New("store: laptop not set up yet")
+	// ErrAlreadySetUp: Setup on a laptop that already has clerks.
+	ErrAlreadySetUp = errors.New("store: laptop already set up")
+	// ErrNotFound: no such record (or clerk).
+	ErrNotFound = errors.New("store: not found")
+	// ErrStale: the record changed since the version the caller based its
+	// change on; reload and apply again.
+	ErrStale = errors.New("store: record changed meanwhile")
+	// ErrImmutable: the citizen's data of a signed case cannot change.
+	ErrImmutable = errors.New("store: signed case cannot change")
+	// ErrShredded: the record's key was destroyed; its content is gone.
+	ErrShredded = errors.New("store: record content destroyed")
+	// ErrLocked: the session was locked.
+	ErrLocked = errors.New("store: session locked")
+	// ErrClerkExists: a clerk of that name exists already.
+	ErrClerkExists = errors.New("store: clerk exists already")
+)

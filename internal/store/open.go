@@ -1,0 +1,164 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/domain"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Store is an open field store. It is safe for concurrent use.
+type Store struct {
+	path     string
+	w        *sql.DB // one connection: SQLite has one writer; we queue here, not on the file lock
+	r        *sql.DB // a pool of read-only connections
+	deviceID string
+	now      func() time.Time
+	kdf      func() crypto.KDFParams
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock replaces the wall clock (tests use it to make the clock jump).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
+
+// busyTimeout is how long a connection waits for the other process's write
+// lock before it gives up. A write transaction here lasts milliseconds.
+const busyTimeout = 10 * time.Second
+
+// dsn builds the connection string. The pragmas go in the DSN because a
+// pragma set with db.Exec reaches only one pooled connection.
+func dsn(path string, readOnly bool) string {
+	p := []string{
+		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()),
+		"_pragma=journal_mode(WAL)",
+		"_pragma=foreign_keys(1)",
+		"_pragma=synchronous(NORMAL)",
+	}
+	if readOnly {
+		p = append(p, "_pragma=query_only(1)")
+	} else {
+		// BEGIN IMMEDIATE: take the write lock at the start, so two
+		// processes never both read and then fail to upgrade (SQLITE_BUSY).
+		p = append(p, "_txlock=immediate")
+	}
+	return "file:" + path + "?" + strings.Join(p, "&")
+}
+
+// Open opens (creating if need be) the store at path and brings its schema
+// up to date. It refuses a database written by a newer program (ErrTooNew).
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("store: open %q: path must be non-empty and contain no ? or #", path)
+	}
+	s := &Store{path: path, now: time.Now}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	if s.w, err = sql.Open("sqlite", dsn(path, false)); err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.w.SetMaxOpenConns(1)
+	s.w.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, s.w, migrations, len(migrations)); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	if s.r, err = sql.Open("sqlite", dsn(path, true)); err != nil {
+		s.w.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s.r.SetMaxOpenConns(4)
+	if s.deviceID, err = s.ensureDeviceID(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the store.
+func (s *Store) Close() error {
+	var errs []error
+	if s.r != nil {
+		errs = append(errs, s.r.Close())
+	}
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// DeviceID returns this laptop's id, made when its store was first opened.
+func (s *Store) DeviceID() string { return s.deviceID }
+
+func (s *Store) ensureDeviceID(ctx context.Context) (string, error) {
+	var id string
+	err := s.writeTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx,
+			`INSERT INTO meta(key, value) VALUES ('device_id', ?) ON CONFLICT(key) DO NOTHING`,
+			domain.NewID()); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'device_id'`).Scan(&id)
+	})
+	if err != nil {
+		return "", fmt.Errorf("device id: %w", err)
+	}
+	return id, nil
+}
+
+// writeTx runs fn in a write transaction (BEGIN IMMEDIATE) and commits it if
+// fn returns nil; otherwise nothing fn did remains.
+func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Meta returns a value of the meta table, "" if absent.
+func (s *Store) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: meta %s: %w", key, err)
+	}
+	return v, nil
+}
+
+// SetMeta writes a value of the meta table.
+func (s *Store) SetMeta(ctx context.Context, key, value string) error {
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+		if err != nil {
+			return fmt.Errorf("store: set meta %s: %w", key, err)
+		}
+		return nil
+	})
+}

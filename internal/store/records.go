@@ -1,0 +1,451 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/hlc"
+)
+
+// Record is a synced record as an unlocked session sees it.
+type Record struct {
+	ID        string
+	Type      domain.RecordType
+	Version   int64 // 1 after create, +1 per change
+	Fields    domain.Fields
+	Deleted   bool
+	HLC       hlc.Timestamp // of the last change
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// FieldChange is the old and new value of one field in a change entry.
+type FieldChange struct {
+	Old string `json:"old"`
+	New string `json:"new"`
+}
+
+// Op is what a change did to its record.
+type Op string
+
+// Change operations.
+const (
+	OpCreate Op = "create"
+	OpUpdate Op = "update"
+	OpDelete Op = "delete"
+)
+
+// AnyVersion, as a base version, skips the check that the record is still
+// at the version the caller read.
+const AnyVersion int64 = -1
+
+// aad strings bind each ciphertext to its place: a blob copied into another
+// row or column does not decrypt.
+func recordAAD(id string) []byte      { return []byte("record:" + id) }
+func changeAAD(id string) []byte      { return []byte("change:" + id) }
+func keyAAD(id string) []byte         { return []byte("record_key:" + id) }
+func attachmentAAD(sha string) []byte { return []byte("attachment:" + sha) }
+
+// mutation describes one write of a record.
+type mutation struct {
+	op          Op
+	typ         domain.RecordType // for create
+	id          string
+	baseVersion int64
+	set         domain.Fields // fields to set; "" clears a field
+	// check sees the record's current fields (nil on create) and may refuse.
+	check  func(old domain.Fields) error
+	action string // audit action, e.g. "case.update"
+	// extra runs inside the transaction after the record is written, with
+	// its content key (attachments use it).
+	extra func(tx *sql.Tx, ck crypto.ContentKey) error
+}
+
+// apply writes a mutation: the record, its change entry and its audit
+// entry, all in one transaction. A mutation that changes nothing writes
+// nothing and returns the record as it is.
+func (ss *Session) apply(ctx context.Context, m mutation) (Record, error) {
+	dk, err := ss.dataKey()
+	if err != nil {
+		return Record{}, err
+	}
+	for name := range m.set {
+		if err := domain.CheckFieldName(name); err != nil {
+			return Record{}, err
+		}
+	}
+	st := ss.st
+	var out Record
+	err = st.writeTx(ctx, func(tx *sql.Tx) error {
+		now := st.now()
+		var (
+			old     domain.Fields
+			cur     Record
+			keyID   string
+			ck      crypto.ContentKey
+			version int64
+		)
+		if m.op == OpCreate {
+			if m.id == "" {
+				m.id = domain.NewID()
+			}
+			cur = Record{ID: m.id, Type: m.typ, CreatedAt: now}
+			var err error
+			if ck, err = crypto.NewContentKey(); err != nil {
+				return err
+			}
+			keyID = m.id
+			wrapped, err := crypto.WrapKey(dk, ck[:], keyAAD(keyID))
+			if err != nil {
+				return fmt.Errorf("wrap record key: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO record_key(id, local_wrapped, created_at) VALUES (?, ?, ?)`,
+				keyID, wrapped, fmtTime(now)); err != nil {
+				return fmt.Errorf("insert record key: %w", err)
+			}
+		} else {
+			var err error
+			cur, keyID, old, ck, err = ss.load(ctx, tx, m.id)
+			if err != nil {
+				return err
+			}
+			if cur.Deleted {
+				return fmt.Errorf("%s %s: %w", cur.Type, m.id, ErrNotFound)
+			}
+			if m.baseVersion != AnyVersion && m.baseVersion != cur.Version {
+				return fmt.Errorf("%s %s at version %d, change based on %d: %w", cur.Type, m.id, cur.Version, m.baseVersion, ErrStale)
+			}
+			version = cur.Version
+		}
+		if m.check != nil {
+			if err := m.check(old); err != nil {
+				return err
+			}
+		}
+
+		next := old.Clone()
+		changes := map[string]FieldChange{}
+		if m.op == OpDelete {
+			next = domain.Fields{}
+		}
+		for k, v := range m.set {
+			if old[k] == v {
+				continue
+			}
+			changes[k] = FieldChange{Old: old[k], New: v}
+			if v == "" {
+				delete(next, k)
+			} else {
+				next[k] = v
+			}
+		}
+		if m.op == OpUpdate && len(changes) == 0 && m.extra == nil {
+			out = cur
+			return nil
+		}
+
+		ts, err := nextHLC(ctx, tx, now)
+		if err != nil {
+			return err
+		}
+		plain, personal := domain.Split(cur.Type, next)
+		plainJSON, _ := json.Marshal(plain) // map[string]string cannot fail
+		var secret []byte
+		if len(personal) > 0 {
+			pj, _ := json.Marshal(personal)
+			if secret, err = crypto.SealValue(ck, pj, recordAAD(m.id)); err != nil {
+				return fmt.Errorf("encrypt record: %w", err)
+			}
+		}
+		deleted := m.op == OpDelete
+		if m.op == OpCreate {
+			_, err = tx.ExecContext(ctx, `INSERT INTO record(id, type, version, key_id, plain, secret, deleted, hlc, created_at, updated_at)
+				VALUES (?, ?, 1, ?, ?, ?, 0, ?, ?, ?)`, m.id, string(cur.Type), keyID, string(plainJSON), secret,
+				ts.String(), fmtTime(now), fmtTime(now))
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE record SET version = ?, plain = ?, secret = ?, deleted = ?, hlc = ?, updated_at = ?
+				WHERE id = ?`, version+1, string(plainJSON), secret, deleted, ts.String(), fmtTime(now), m.id)
+		}
+		if err != nil {
+			return fmt.Errorf("write %s: %w", cur.Type, err)
+		}
+
+		if err := ss.writeChange(ctx, tx, m, cur.Type, keyID, ck, version, ts, now, changes); err != nil {
+			return err
+		}
+		if m.extra != nil {
+			if err := m.extra(tx, ck); err != nil {
+				return err
+			}
+		}
+		if err := appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
+			Action: m.action, RecordType: string(cur.Type), RecordID: m.id}); err != nil {
+			return err
+		}
+		out = Record{ID: m.id, Type: cur.Type, Version: version + 1, Fields: next, Deleted: deleted,
+			HLC: ts, CreatedAt: cur.CreatedAt, UpdatedAt: now}
+		return nil
+	})
+	if err != nil {
+		return Record{}, fmt.Errorf("store: %s: %w", m.action, err)
+	}
+	return out, nil
+}
+
+func (ss *Session) writeChange(ctx context.Context, tx *sql.Tx, m mutation, typ domain.RecordType, keyID string,
+	ck crypto.ContentKey, baseVersion int64, ts hlc.Timestamp, now time.Time, changes map[string]FieldChange) error {
+	names := make([]string, 0, len(changes))
+	plainVals, secretVals := map[string]FieldChange{}, map[string]FieldChange{}
+	for k, c := range changes {
+		names = append(names, k)
+		if domain.IsPersonal(typ, k) {
+			secretVals[k] = c
+		} else {
+			plainVals[k] = c
+		}
+	}
+	sort.Strings(names)
+	changeID := domain.NewID()
+	var sealed []byte
+	if len(secretVals) > 0 {
+		b, _ := json.Marshal(secretVals)
+		var err error
+		if sealed, err = crypto.SealValue(ck, b, changeAAD(changeID)); err != nil {
+			return fmt.Errorf("encrypt change: %w", err)
+		}
+	}
+	namesJSON, _ := json.Marshal(names)
+	plainJSON, _ := json.Marshal(plainVals)
+	_, err := tx.ExecContext(ctx, `INSERT INTO change_log(id, record_id, record_type, op, fields, plain_values,
+		secret_values, key_id, base_version, hlc, device_id, clerk_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		changeID, m.id, string(typ), string(m.op), string(namesJSON), string(plainJSON), sealed, keyID,
+		baseVersion, ts.String(), ss.st.deviceID, ss.clerk.ID, fmtTime(now))
+	if err != nil {
+		return fmt.Errorf("write change entry: %w", err)
+	}
+	return nil
+}
+
+// nextHLC issues the next clock value, persisted in the same transaction:
+// after a restart, or with the wall clock set back, no value repeats.
+func nextHLC(ctx context.Context, tx *sql.Tx, now time.Time) (hlc.Timestamp, error) {
+	var s string
+	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'hlc'`).Scan(&s)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return hlc.Timestamp{}, fmt.Errorf("read clock: %w", err)
+	}
+	last, err := hlc.Parse(s)
+	if err != nil {
+		return hlc.Timestamp{}, fmt.Errorf("read clock: %w", err)
+	}
+	next := hlc.Next(last, now)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('hlc', ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, next.String()); err != nil {
+		return hlc.Timestamp{}, fmt.Errorf("write clock: %w", err)
+	}
+	return next, nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// load reads and decrypts one record.
+func (ss *Session) load(ctx context.Context, q querier, id string) (Record, string, domain.Fields, crypto.ContentKey, error) {
+	var (
+		r                 Record
+		keyID, plain, typ string
+		hlcS, cAt, uAt    string
+		secret            []byte
+	)
+	err := q.QueryRowContext(ctx, `SELECT type, version, key_id, plain, secret, deleted, hlc, created_at, updated_at
+		FROM record WHERE id = ?`, id).Scan(&typ, &r.Version, &keyID, &plain, &secret, &r.Deleted, &hlcS, &cAt, &uAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, "", nil, crypto.ContentKey{}, fmt.Errorf("record %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return r, "", nil, crypto.ContentKey{}, fmt.Errorf("read record %s: %w", id, err)
+	}
+	r.ID, r.Type = id, domain.RecordType(typ)
+	r.HLC, _ = hlc.Parse(hlcS)
+	r.CreatedAt, _ = time.Parse(time.RFC3339Nano, cAt)
+	r.UpdatedAt, _ = time.Parse(time.RFC3339Nano, uAt)
+	f := domain.Fields{}
+	if err := json.Unmarshal([]byte(plain), &f); err != nil {
+		return r, "", nil, crypto.ContentKey{}, fmt.Errorf("read record %s: plain fields: %w", id, err)
+	}
+	ck, err := ss.contentKey(ctx, q, keyID)
+	if err != nil {
+		return r, "", nil, crypto.ContentKey{}, fmt.Errorf("record %s: %w", id, err)
+	}
+	if len(secret) > 0 {
+		pj, err := crypto.OpenValue(ck, secret, recordAAD(id))
+		if err != nil {
+			return r, "", nil, crypto.ContentKey{}, fmt.Errorf("decrypt record %s: %w", id, err)
+		}
+		personal := domain.Fields{}
+		if err := json.Unmarshal(pj, &personal); err != nil {
+			return r, "", nil, crypto.ContentKey{}, fmt.Errorf("read record %s: personal fields: %w", id, err)
+		}
+		for k, v := range personal {
+			f[k] = v
+		}
+	}
+	r.Fields = f
+	return r, keyID, f, ck, nil
+}
+
+// contentKey returns a record's content key, unwrapping it once per session.
+func (ss *Session) contentKey(ctx context.Context, q querier, keyID string) (crypto.ContentKey, error) {
+	ss.mu.Lock()
+	if ss.locked {
+		ss.mu.Unlock()
+		return crypto.ContentKey{}, ErrLocked
+	}
+	ck, ok := ss.keys[keyID]
+	dk := ss.dk
+	ss.mu.Unlock()
+	if ok {
+		return ck, nil
+	}
+	var wrapped []byte
+	if err := q.QueryRowContext(ctx, `SELECT local_wrapped FROM record_key WHERE id = ?`, keyID).Scan(&wrapped); err != nil {
+		return crypto.ContentKey{}, fmt.Errorf("read key: %w", err)
+	}
+	if wrapped == nil {
+		return crypto.ContentKey{}, ErrShredded
+	}
+	raw, err := crypto.UnwrapKey(dk, wrapped, keyAAD(keyID))
+	if err != nil {
+		return crypto.ContentKey{}, fmt.Errorf("unwrap key: %w", err)
+	}
+	if len(raw) != len(ck) {
+		return crypto.ContentKey{}, fmt.Errorf("unwrap key: length %d", len(raw))
+	}
+	copy(ck[:], raw)
+	ss.mu.Lock()
+	if !ss.locked {
+		ss.keys[keyID] = ck
+	}
+	ss.mu.Unlock()
+	return ck, nil
+}
+
+// Get returns a record (ErrNotFound if there is none; a deleted record is
+// returned with Deleted set).
+func (ss *Session) Get(ctx context.Context, id string) (Record, error) {
+	r, _, _, _, err := ss.load(ctx, ss.st.r, id)
+	if err != nil {
+		return Record{}, fmt.Errorf("store: get: %w", err)
+	}
+	return r, nil
+}
+
+// List returns the live records of a type whose plain fields equal the
+// given values (all of them, if where is empty), oldest first.
+func (ss *Session) List(ctx context.Context, t domain.RecordType, where domain.Fields) ([]Record, error) {
+	q := `SELECT id FROM record WHERE type = ? AND deleted = 0`
+	args := []any{string(t)}
+	for _, k := range where.Names() {
+		if domain.IsPersonal(t, k) {
+			return nil, fmt.Errorf("store: list %s: cannot filter on personal field %q", t, k)
+		}
+		q += ` AND json_extract(plain, ?) = ?`
+		args = append(args, "$."+k, where[k])
+	}
+	q += ` ORDER BY id`
+	rows, err := ss.st.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", t, err)
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("store: list %s: %w", t, err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", t, err)
+	}
+	out := make([]Record, 0, len(ids))
+	for _, id := range ids {
+		r, err := ss.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Create writes a new record of type t with the given fields.
+func (ss *Session) Create(ctx context.Context, t domain.RecordType, f domain.Fields) (Record, error) {
+	if !t.Valid() {
+		return Record{}, fmt.Errorf("store: create: unknown record type %q", t)
+	}
+	return ss.apply(ctx, mutation{op: OpCreate, typ: t, set: f, action: string(t) + ".create"})
+}
+
+// Update changes fields of a record that is still at baseVersion (or any
+// version, with AnyVersion). A field set to "" is cleared.
+func (ss *Session) Update(ctx context.Context, id string, baseVersion int64, set domain.Fields) (Record, error) {
+	return ss.updateChecked(ctx, id, baseVersion, set, nil)
+}
+
+func (ss *Session) updateChecked(ctx context.Context, id string, baseVersion int64, set domain.Fields, check func(domain.Fields) error) (Record, error) {
+	typ, err := ss.st.recordType(ctx, id)
+	if err != nil {
+		return Record{}, err
+	}
+	if check == nil && typ == domain.TypeCase {
+		check = func(old domain.Fields) error { return checkCaseEdit(old, set) }
+	}
+	return ss.apply(ctx, mutation{op: OpUpdate, id: id, baseVersion: baseVersion, set: set,
+		check: check, action: string(typ) + ".update"})
+}
+
+// Delete deletes a record still at baseVersion. Signed cases cannot be deleted.
+func (ss *Session) Delete(ctx context.Context, id string, baseVersion int64) error {
+	typ, err := ss.st.recordType(ctx, id)
+	if err != nil {
+		return err
+	}
+	var check func(domain.Fields) error
+	if typ == domain.TypeCase {
+		check = func(old domain.Fields) error {
+			if domain.Status(old["status"]).Immutable() {
+				return ErrImmutable
+			}
+			return nil
+		}
+	}
+	_, err = ss.apply(ctx, mutation{op: OpDelete, id: id, baseVersion: baseVersion, check: check,
+		action: string(typ) + ".delete"})
+	return err
+}
+
+func (s *Store) recordType(ctx context.Context, id string) (domain.RecordType, error) {
+	var t string
+	err := s.r.QueryRowContext(ctx, `SELECT type FROM record WHERE id = ?`, id).Scan(&t)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("store: record %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: record %s: %w", id, err)
+	}
+	return domain.RecordType(t), nil
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
