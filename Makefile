@@ -1,0 +1,79 @@
+# Bürgerkoffer: one target per routine. `make run` runs the kit, `make test`
+# runs every test; both install what they need on a fresh Debian 12.
+
+GO       ?= go
+BIN      := bin
+RUNDIR   := run
+FUZZTIME ?= 60s
+# Debian packages a Fyne (cgo, OpenGL) build needs, Xvfb for headless UI
+# checks, and sqlite3 (a test opens the field store with it to show that
+# personal data is unreadable).
+DEBS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+        libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth sqlite3
+
+# Every parser of outside bytes has a fuzz target: package:target.
+FUZZ_TARGETS := ./internal/mrz:FuzzParse \
+	./hardware/idreader:FuzzDecoderPlain ./hardware/idreader:FuzzDecoderSTX \
+	./hardware/idreader:FuzzDecoderRTE ./hardware/idreader:FuzzDecoderAuto \
+	./hardware/sigpad:FuzzDecode ./hardware/sigpad/iso19794:FuzzUnmarshal \
+	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
+	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN
+
+.PHONY: deps build test test-short fuzz fuzz-short bench run clean
+
+deps:
+	@missing=""; for p in $(DEBS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	fi
+	$(GO) mod download
+
+build: deps
+	$(GO) build -o $(BIN)/buergerkoffer ./app
+	$(GO) build -o $(BIN)/ ./syncd ./hardware/cmd/hwtool
+
+# go vet and every test in the repo; the UI package once more without cgo,
+# to prove it runs headless; then a short fuzz of every parser.
+test: deps
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/...
+	$(MAKE) --no-print-directory fuzz-short
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg >/dev/null || { \
+			$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime 1x $$pkg; exit 1; }; \
+	done
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto
+
+# The kit on one machine: both device simulators on pseudo-terminals and
+# the app on an embedded SQLite file in ./run. Without a display it runs
+# under Xvfb. (The central server and the sync agent join with syncd serve
+# and syncd agent.)
+run: build
+	@mkdir -p $(RUNDIR)
+	@$(BIN)/hwtool simulate --device mrz --link $(RUNDIR) > $(RUNDIR)/mrz.port 2> $(RUNDIR)/mrz.log & echo $$! > $(RUNDIR)/mrz.pid
+	@$(BIN)/hwtool simulate --device sigpad > $(RUNDIR)/sigpad.port 2> $(RUNDIR)/sigpad.log & echo $$! > $(RUNDIR)/sigpad.pid
+	@sleep 1; echo "ID reader simulator:     $$(head -n1 $(RUNDIR)/mrz.port)"; echo "signature pad simulator: $$(head -n1 $(RUNDIR)/sigpad.port)"
+	@trap 'kill $$(cat $(RUNDIR)/mrz.pid $(RUNDIR)/sigpad.pid) 2>/dev/null' EXIT INT TERM; \
+	if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then \
+		$(BIN)/buergerkoffer --db $(RUNDIR)/field.db; \
+	else \
+		echo "no display: running the app under Xvfb"; xvfb-run -a $(BIN)/buergerkoffer --db $(RUNDIR)/field.db; \
+	fi
+
+clean:
+	rm -rf $(BIN) $(RUNDIR)
