@@ -55,16 +55,16 @@ func hashEntry(e AuditEntry) string {
 
 // appendAudit adds an entry to the chain inside tx. The write transaction is
 // immediate, so two processes never chain onto the same predecessor.
-func appendAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
+func (s *Store) appendAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
 	var last int64
 	prev := genesisHash
-	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	err := s.txQueryRow(ctx, tx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("audit: read head: %w", err)
 	}
 	e.Seq, e.PrevHash = last+1, prev
 	e.Hash = hashEntry(e)
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log(seq, at, device_id, clerk_id, action,
+	_, err = s.txExec(ctx, tx, `INSERT INTO audit_log(seq, at, device_id, clerk_id, action,
 		record_type, record_id, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Seq, e.At.UTC().Format(time.RFC3339Nano), e.DeviceID, e.ClerkID, e.Action,
 		e.RecordType, e.RecordID, e.PrevHash, e.Hash)
@@ -78,7 +78,7 @@ func appendAudit(ctx context.Context, tx *sql.Tx, e AuditEntry) error {
 // record, such as a failed unlock).
 func (s *Store) audit(ctx context.Context, clerkID, action, recordType, recordID string) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		return appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: clerkID,
+		return s.appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: clerkID,
 			Action: action, RecordType: recordType, RecordID: recordID})
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/crypto"
@@ -22,6 +23,10 @@ type Store struct {
 	deviceID string
 	now      func() time.Time
 	kdf      func() crypto.KDFParams
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on w, see stmt.go
+	wanted map[string]bool      // seen in a transaction, not yet prepared on w
 }
 
 // Option configures Open.
@@ -59,7 +64,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("store: open %q: path must be non-empty and contain no ? or #", path)
 	}
-	s := &Store{path: path, now: time.Now}
+	s := &Store{path: path, now: time.Now, stmts: map[string]*sql.Stmt{}, wanted: map[string]bool{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -88,6 +93,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 // Close closes the store.
 func (s *Store) Close() error {
 	var errs []error
+	s.stmtMu.Lock()
+	for q, st := range s.stmts {
+		errs = append(errs, st.Close())
+		delete(s.stmts, q)
+	}
+	s.stmtMu.Unlock()
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 	}
@@ -135,6 +146,7 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	s.prepareWanted(ctx)
 	return nil
 }
 

@@ -106,7 +106,7 @@ func (ss *Session) apply(ctx context.Context, m mutation) (Record, error) {
 			if err != nil {
 				return fmt.Errorf("wrap record key: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO record_key(id, local_wrapped, created_at) VALUES (?, ?, ?)`,
+			if _, err := st.txExec(ctx, tx, `INSERT INTO record_key(id, local_wrapped, created_at) VALUES (?, ?, ?)`,
 				keyID, wrapped, fmtTime(now)); err != nil {
 				return fmt.Errorf("insert record key: %w", err)
 			}
@@ -151,7 +151,7 @@ func (ss *Session) apply(ctx context.Context, m mutation) (Record, error) {
 			return nil
 		}
 
-		ts, err := nextHLC(ctx, tx, now)
+		ts, err := st.nextHLC(ctx, tx, now)
 		if err != nil {
 			return err
 		}
@@ -166,11 +166,11 @@ func (ss *Session) apply(ctx context.Context, m mutation) (Record, error) {
 		}
 		deleted := m.op == OpDelete
 		if m.op == OpCreate {
-			_, err = tx.ExecContext(ctx, `INSERT INTO record(id, type, version, key_id, plain, secret, deleted, hlc, created_at, updated_at)
+			_, err = st.txExec(ctx, tx, `INSERT INTO record(id, type, version, key_id, plain, secret, deleted, hlc, created_at, updated_at)
 				VALUES (?, ?, 1, ?, ?, ?, 0, ?, ?, ?)`, m.id, string(cur.Type), keyID, string(plainJSON), secret,
 				ts.String(), fmtTime(now), fmtTime(now))
 		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE record SET version = ?, plain = ?, secret = ?, deleted = ?, hlc = ?, updated_at = ?
+			_, err = st.txExec(ctx, tx, `UPDATE record SET version = ?, plain = ?, secret = ?, deleted = ?, hlc = ?, updated_at = ?
 				WHERE id = ?`, version+1, string(plainJSON), secret, deleted, ts.String(), fmtTime(now), m.id)
 		}
 		if err != nil {
@@ -185,7 +185,7 @@ func (ss *Session) apply(ctx context.Context, m mutation) (Record, error) {
 				return err
 			}
 		}
-		if err := appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
+		if err := st.appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
 			Action: m.action, RecordType: string(cur.Type), RecordID: m.id}); err != nil {
 			return err
 		}
@@ -223,7 +223,7 @@ func (ss *Session) writeChange(ctx context.Context, tx *sql.Tx, m mutation, typ 
 	}
 	namesJSON, _ := json.Marshal(names)
 	plainJSON, _ := json.Marshal(plainVals)
-	_, err := tx.ExecContext(ctx, `INSERT INTO change_log(id, record_id, record_type, op, fields, plain_values,
+	_, err := ss.st.txExec(ctx, tx, `INSERT INTO change_log(id, record_id, record_type, op, fields, plain_values,
 		secret_values, key_id, base_version, hlc, device_id, clerk_id, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		changeID, m.id, string(typ), string(m.op), string(namesJSON), string(plainJSON), sealed, keyID,
@@ -236,18 +236,18 @@ func (ss *Session) writeChange(ctx context.Context, tx *sql.Tx, m mutation, typ 
 
 // nextHLC issues the next clock value, persisted in the same transaction:
 // after a restart, or with the wall clock set back, no value repeats.
-func nextHLC(ctx context.Context, tx *sql.Tx, now time.Time) (hlc.Timestamp, error) {
-	var s string
-	err := tx.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = 'hlc'`).Scan(&s)
+func (s *Store) nextHLC(ctx context.Context, tx *sql.Tx, now time.Time) (hlc.Timestamp, error) {
+	var stored string
+	err := s.txQueryRow(ctx, tx, `SELECT value FROM meta WHERE key = 'hlc'`).Scan(&stored)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return hlc.Timestamp{}, fmt.Errorf("read clock: %w", err)
 	}
-	last, err := hlc.Parse(s)
+	last, err := hlc.Parse(stored)
 	if err != nil {
 		return hlc.Timestamp{}, fmt.Errorf("read clock: %w", err)
 	}
 	next := hlc.Next(last, now)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES ('hlc', ?)
+	if _, err := s.txExec(ctx, tx, `INSERT INTO meta(key, value) VALUES ('hlc', ?)
 		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, next.String()); err != nil {
 		return hlc.Timestamp{}, fmt.Errorf("write clock: %w", err)
 	}

@@ -128,7 +128,7 @@ func (s *Store) insertClerk(ctx context.Context, tx *sql.Tx, c domain.Clerk, wra
 		}
 		return fmt.Errorf("insert clerk: %w", err)
 	}
-	return appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: actor,
+	return s.appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: actor,
 		Action: action, RecordType: "clerk", RecordID: c.ID})
 }
 
@@ -270,7 +270,7 @@ func (ss *Session) ChangePassword(ctx context.Context, oldPassword, newPassword 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("store: change password: %w", ErrStale)
 		}
-		return appendAudit(ctx, tx, AuditEntry{At: ss.st.now(), DeviceID: ss.st.deviceID,
+		return ss.st.appendAudit(ctx, tx, AuditEntry{At: ss.st.now(), DeviceID: ss.st.deviceID,
 			ClerkID: ss.clerk.ID, Action: "clerk.password_changed", RecordType: "clerk", RecordID: ss.clerk.ID})
 	})
 }
