@@ -19,10 +19,14 @@ var caseStatusFields = map[string]bool{
 	"sealed_at": true, "sealed_by": true, "submitted_at": true, "decided_at": true,
 }
 
-// checkCaseEdit enforces that a signed case's content never changes and that
-// the status moves only as the status machine allows.
-func checkCaseEdit(old, set domain.Fields) error {
+// checkCaseMutation enforces, for every write of a case, that a signed
+// case's content (form data, attachments) never changes, that it is never
+// deleted, and that the status moves only as the status machine allows.
+func checkCaseMutation(op Op, old, set domain.Fields) error {
 	from := domain.Status(old["status"])
+	if op == OpDelete && from.Immutable() {
+		return ErrImmutable
+	}
 	for k, v := range set {
 		if k == "status" && v != old["status"] {
 			if err := from.Transition(domain.Status(v)); err != nil {
@@ -42,8 +46,7 @@ func (ss *Session) CreateCase(ctx context.Context, c domain.Case) (domain.Case, 
 	c.Status = domain.StatusDraft
 	c.CreatedBy = ss.clerk.ID
 	c.CreatedAt = ss.st.now()
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeCase, id: c.ID, set: nonEmpty(c.Fields()),
-		action: "case.create"})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeCase, id: c.ID, set: nonEmpty(c.Fields())})
 	if err != nil {
 		return domain.Case{}, err
 	}
@@ -107,18 +110,9 @@ func (ss *Session) PutAttachment(ctx context.Context, recordID string, baseVersi
 	a := domain.Attachment{SHA256: hex.EncodeToString(sum[:]), RecordID: recordID, Kind: kind,
 		MediaType: kind.MediaType(), Size: int64(len(data)), CreatedAt: ss.st.now()}
 	set := domain.Fields{domain.AttachmentPrefix + string(kind): a.SHA256}
-	typ, err := ss.st.recordType(ctx, recordID)
-	if err != nil {
-		return domain.Attachment{}, 0, err
-	}
+	// The case rules refuse a new "attachment.*" field on a signed case.
 	r, err := ss.apply(ctx, mutation{op: OpUpdate, id: recordID, baseVersion: baseVersion, set: set,
 		action: "attachment.put",
-		check: func(old domain.Fields) error {
-			if typ == domain.TypeCase && domain.Status(old["status"]).Immutable() {
-				return ErrImmutable
-			}
-			return nil
-		},
 		extra: func(tx *sql.Tx, ck crypto.ContentKey) error {
 			enc, err := crypto.SealValue(ck, data, attachmentAAD(a.SHA256))
 			if err != nil {
@@ -172,8 +166,7 @@ func (ss *Session) Attachment(ctx context.Context, sha string) ([]byte, error) {
 
 // CreatePerson records a citizen.
 func (ss *Session) CreatePerson(ctx context.Context, p domain.Person) (domain.Person, error) {
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypePerson, id: p.ID, set: nonEmpty(p.Fields()),
-		action: "person.create"})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypePerson, id: p.ID, set: nonEmpty(p.Fields())})
 	if err != nil {
 		return domain.Person{}, err
 	}
@@ -182,8 +175,7 @@ func (ss *Session) CreatePerson(ctx context.Context, p domain.Person) (domain.Pe
 
 // CreateVisit records a field day.
 func (ss *Session) CreateVisit(ctx context.Context, v domain.Visit) (domain.Visit, error) {
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeVisit, id: v.ID, set: nonEmpty(v.Fields()),
-		action: "visit.create"})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeVisit, id: v.ID, set: nonEmpty(v.Fields())})
 	if err != nil {
 		return domain.Visit{}, err
 	}
@@ -196,8 +188,7 @@ func (ss *Session) CreateAppointment(ctx context.Context, a domain.Appointment) 
 	if a.Status == "" {
 		a.Status = domain.AppointmentBooked
 	}
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeAppointment, id: a.ID, set: nonEmpty(a.Fields()),
-		action: "appointment.create"})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeAppointment, id: a.ID, set: nonEmpty(a.Fields())})
 	if err != nil {
 		return domain.Appointment{}, err
 	}

@@ -60,9 +60,9 @@ type mutation struct {
 	id          string
 	baseVersion int64
 	set         domain.Fields // fields to set; "" clears a field
-	// check sees the record's current fields (nil on create) and may refuse.
-	check  func(old domain.Fields) error
-	action string // audit action, e.g. "case.update"
+	// action overrides the audit action, which is otherwise
+	// "<type>.<op>", e.g. "case.update".
+	action string
 	// extra runs inside the transaction after the record is written, with
 	// its content key (attachments use it).
 	extra func(tx *sql.Tx, ck crypto.ContentKey) error
@@ -124,8 +124,11 @@ func (ss *Session) apply(ctx context.Context, m mutation) (Record, error) {
 			}
 			version = cur.Version
 		}
-		if m.check != nil {
-			if err := m.check(old); err != nil {
+		if m.action == "" {
+			m.action = string(cur.Type) + "." + string(m.op)
+		}
+		if cur.Type == domain.TypeCase && m.op != OpCreate {
+			if err := checkCaseMutation(m.op, old, m.set); err != nil {
 				return err
 			}
 		}
@@ -194,6 +197,9 @@ func (ss *Session) apply(ctx context.Context, m mutation) (Record, error) {
 		return nil
 	})
 	if err != nil {
+		if m.action == "" { // failed before the record's type was known
+			m.action = string(m.op)
+		}
 		return Record{}, fmt.Errorf("store: %s: %w", m.action, err)
 	}
 	return out, nil
@@ -258,26 +264,50 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// load reads and decrypts one record.
-func (ss *Session) load(ctx context.Context, q querier, id string) (Record, string, domain.Fields, crypto.ContentKey, error) {
+// recordColumns are what scanRecord reads, in its order.
+const recordColumns = `id, type, version, key_id, plain, secret, deleted, hlc, created_at, updated_at`
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// storedRecord is a record row as stored: personal fields still sealed.
+type storedRecord struct {
+	Record
+	keyID, plain string
+	secret       []byte
+}
+
+func scanRecord(sc rowScanner) (storedRecord, error) {
 	var (
-		r                 Record
-		keyID, plain, typ string
-		hlcS, cAt, uAt    string
-		secret            []byte
+		r              storedRecord
+		typ            string
+		hlcS, cAt, uAt string
 	)
-	err := q.QueryRowContext(ctx, `SELECT type, version, key_id, plain, secret, deleted, hlc, created_at, updated_at
-		FROM record WHERE id = ?`, id).Scan(&typ, &r.Version, &keyID, &plain, &secret, &r.Deleted, &hlcS, &cAt, &uAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return r, "", nil, crypto.ContentKey{}, fmt.Errorf("record %s: %w", id, ErrNotFound)
+	if err := sc.Scan(&r.ID, &typ, &r.Version, &r.keyID, &r.plain, &r.secret, &r.Deleted, &hlcS, &cAt, &uAt); err != nil {
+		return r, err
 	}
-	if err != nil {
-		return r, "", nil, crypto.ContentKey{}, fmt.Errorf("read record %s: %w", id, err)
-	}
-	r.ID, r.Type = id, domain.RecordType(typ)
+	r.Type = domain.RecordType(typ)
 	r.HLC, _ = hlc.Parse(hlcS)
 	r.CreatedAt, _ = time.Parse(time.RFC3339Nano, cAt)
 	r.UpdatedAt, _ = time.Parse(time.RFC3339Nano, uAt)
+	return r, nil
+}
+
+// load reads and decrypts one record.
+func (ss *Session) load(ctx context.Context, q querier, id string) (Record, string, domain.Fields, crypto.ContentKey, error) {
+	sr, err := scanRecord(q.QueryRowContext(ctx, `SELECT `+recordColumns+` FROM record WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Record{}, "", nil, crypto.ContentKey{}, fmt.Errorf("record %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Record{}, "", nil, crypto.ContentKey{}, fmt.Errorf("read record %s: %w", id, err)
+	}
+	return ss.open(ctx, q, sr)
+}
+
+// open decrypts a stored record's personal fields.
+func (ss *Session) open(ctx context.Context, q querier, sr storedRecord) (Record, string, domain.Fields, crypto.ContentKey, error) {
+	r, id, keyID, plain, secret := sr.Record, sr.ID, sr.keyID, sr.plain, sr.secret
 	f := domain.Fields{}
 	if err := json.Unmarshal([]byte(plain), &f); err != nil {
 		return r, "", nil, crypto.ContentKey{}, fmt.Errorf("read record %s: plain fields: %w", id, err)
@@ -352,7 +382,7 @@ func (ss *Session) Get(ctx context.Context, id string) (Record, error) {
 // List returns the live records of a type whose plain fields equal the
 // given values (all of them, if where is empty), oldest first.
 func (ss *Session) List(ctx context.Context, t domain.RecordType, where domain.Fields) ([]Record, error) {
-	q := `SELECT id FROM record WHERE type = ? AND deleted = 0`
+	q := `SELECT ` + recordColumns + ` FROM record WHERE type = ? AND deleted = 0`
 	args := []any{string(t)}
 	for _, k := range where.Names() {
 		if domain.IsPersonal(t, k) {
@@ -366,24 +396,24 @@ func (ss *Session) List(ctx context.Context, t domain.RecordType, where domain.F
 	if err != nil {
 		return nil, fmt.Errorf("store: list %s: %w", t, err)
 	}
-	var ids []string
+	var stored []storedRecord
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		sr, err := scanRecord(rows)
+		if err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("store: list %s: %w", t, err)
 		}
-		ids = append(ids, id)
+		stored = append(stored, sr)
 	}
-	rows.Close()
+	rows.Close() // before opening: unwrapping a key reads from the same pool
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: list %s: %w", t, err)
 	}
-	out := make([]Record, 0, len(ids))
-	for _, id := range ids {
-		r, err := ss.Get(ctx, id)
+	out := make([]Record, 0, len(stored))
+	for _, sr := range stored {
+		r, _, _, _, err := ss.open(ctx, ss.st.r, sr)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: list %s: %w", t, err)
 		}
 		out = append(out, r)
 	}
@@ -395,57 +425,19 @@ func (ss *Session) Create(ctx context.Context, t domain.RecordType, f domain.Fie
 	if !t.Valid() {
 		return Record{}, fmt.Errorf("store: create: unknown record type %q", t)
 	}
-	return ss.apply(ctx, mutation{op: OpCreate, typ: t, set: f, action: string(t) + ".create"})
+	return ss.apply(ctx, mutation{op: OpCreate, typ: t, set: f})
 }
 
 // Update changes fields of a record that is still at baseVersion (or any
 // version, with AnyVersion). A field set to "" is cleared.
 func (ss *Session) Update(ctx context.Context, id string, baseVersion int64, set domain.Fields) (Record, error) {
-	return ss.updateChecked(ctx, id, baseVersion, set, nil)
-}
-
-func (ss *Session) updateChecked(ctx context.Context, id string, baseVersion int64, set domain.Fields, check func(domain.Fields) error) (Record, error) {
-	typ, err := ss.st.recordType(ctx, id)
-	if err != nil {
-		return Record{}, err
-	}
-	if check == nil && typ == domain.TypeCase {
-		check = func(old domain.Fields) error { return checkCaseEdit(old, set) }
-	}
-	return ss.apply(ctx, mutation{op: OpUpdate, id: id, baseVersion: baseVersion, set: set,
-		check: check, action: string(typ) + ".update"})
+	return ss.apply(ctx, mutation{op: OpUpdate, id: id, baseVersion: baseVersion, set: set})
 }
 
 // Delete deletes a record still at baseVersion. Signed cases cannot be deleted.
 func (ss *Session) Delete(ctx context.Context, id string, baseVersion int64) error {
-	typ, err := ss.st.recordType(ctx, id)
-	if err != nil {
-		return err
-	}
-	var check func(domain.Fields) error
-	if typ == domain.TypeCase {
-		check = func(old domain.Fields) error {
-			if domain.Status(old["status"]).Immutable() {
-				return ErrImmutable
-			}
-			return nil
-		}
-	}
-	_, err = ss.apply(ctx, mutation{op: OpDelete, id: id, baseVersion: baseVersion, check: check,
-		action: string(typ) + ".delete"})
+	_, err := ss.apply(ctx, mutation{op: OpDelete, id: id, baseVersion: baseVersion})
 	return err
-}
-
-func (s *Store) recordType(ctx context.Context, id string) (domain.RecordType, error) {
-	var t string
-	err := s.r.QueryRowContext(ctx, `SELECT type FROM record WHERE id = ?`, id).Scan(&t)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: record %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return "", fmt.Errorf("store: record %s: %w", id, err)
-	}
-	return domain.RecordType(t), nil
 }
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
