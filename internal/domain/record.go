@@ -15,6 +15,9 @@ const (
 	TypeAppointment RecordType = "appointment"
 	TypePerson      RecordType = "person"
 	TypeCase        RecordType = "case"
+	// TypeConflict records a field changed on two sides at once. The
+	// server writes it; a clerk resolves it. See ConflictFields.
+	TypeConflict RecordType = "conflict"
 )
 
 // Valid reports whether t is a known record type.
@@ -63,6 +66,18 @@ var plainFields = map[RecordType]map[string]bool{
 	TypeCase: set("service_id", "service_version", "person_id", "visit_id", "appointment_id",
 		"status", "created_by", "created_at", "signed_at", "signed_by", "confirmed_by",
 		"sealed_at", "sealed_by", "submitted_at", "decided_at", "amends"),
+	TypeConflict: set(ConflictFields...),
+}
+
+// ConflictFields are the fields of a conflict record, all plain: values of
+// personal fields are not copied into it, they stay sealed in the two
+// change entries it names ("a" is the side the server had, "b" the change
+// that arrived based on an older version).
+var ConflictFields = []string{
+	"record_id", "record_type", "field", "kind", "base_version",
+	"a_change", "a_device", "a_clerk", "a_hlc", "a_value",
+	"b_change", "b_device", "b_clerk", "b_hlc", "b_value", "base_value",
+	"winner", "rule", "status", "resolution", "resolved_by", "resolved_at",
 }
 
 func set(names ...string) map[string]bool {

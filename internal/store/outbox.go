@@ -39,7 +39,7 @@ func (s *Store) Changes(ctx context.Context, afterSeq int64, limit int, pendingO
 		base_version, hlc, device_id, clerk_id, created_at, pushed_at IS NOT NULL
 		FROM change_log WHERE seq > ?`
 	if pendingOnly {
-		q += ` AND pushed_at IS NULL`
+		q += ` AND pushed_at IS NULL AND rejected IS NULL`
 	}
 	q += ` ORDER BY seq`
 	if limit > 0 {
@@ -82,7 +82,7 @@ func (s *Store) Changes(ctx context.Context, afterSeq int64, limit int, pendingO
 // in bytes (what the app shows as "pending").
 func (s *Store) Pending(ctx context.Context) (count, bytes int64, err error) {
 	err = s.r.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(length(plain_values) + coalesce(length(secret_values), 0)), 0)
-		FROM change_log WHERE pushed_at IS NULL`).Scan(&count, &bytes)
+		FROM change_log WHERE pushed_at IS NULL AND rejected IS NULL`).Scan(&count, &bytes)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: pending: %w", err)
 	}

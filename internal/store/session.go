@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rsa"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,9 @@ type Session struct {
 	dk     crypto.DataKey
 	locked bool
 	keys   map[string]crypto.ContentKey // unwrapped record keys, by key id
+	pages  map[string]crypto.ContentKey // opened pull page keys, by page id
+	devKey *rsa.PrivateKey              // the device's private key, once opened
+	seal   *sealState                   // this session's seal key for the server
 }
 
 // WithKDFParams sets the password key derivation parameters used when a
@@ -182,7 +186,7 @@ func unwrap(wrapped string, password []byte) (crypto.DataKey, error) {
 }
 
 func (s *Store) newSession(c domain.Clerk, dk crypto.DataKey) *Session {
-	return &Session{st: s, clerk: c, dk: dk, keys: map[string]crypto.ContentKey{}}
+	return &Session{st: s, clerk: c, dk: dk, keys: map[string]crypto.ContentKey{}, pages: map[string]crypto.ContentKey{}}
 }
 
 // Clerk returns the clerk who unlocked the session.
@@ -201,6 +205,15 @@ func (ss *Session) Lock() {
 		k.Zero()
 		delete(ss.keys, id)
 	}
+	for id, k := range ss.pages {
+		k.Zero()
+		delete(ss.pages, id)
+	}
+	if ss.seal != nil {
+		ss.seal.key.Zero()
+		ss.seal = nil
+	}
+	ss.devKey = nil
 	ss.locked = true
 }
 

@@ -1,0 +1,47 @@
+package agent
+
+import (
+	"context"
+
+	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/syncproto"
+)
+
+// Local is the field store as the agent sees it; *store.Store implements
+// it. Nothing here opens personal data: the agent moves sealed bytes,
+// field names and versions.
+type Local interface {
+	// Enrolment returns what `syncd agent enroll` stored, or an error
+	// wrapping store.ErrNotEnrolled.
+	Enrolment(ctx context.Context) (store.Enrolment, error)
+	// NextPush returns up to max pending changes in outbox order, only of
+	// records whose content key the app has sealed for the server, with
+	// the seals and keys to send along. No changes: nothing to push.
+	NextPush(ctx context.Context, max int) (syncproto.PushRequest, error)
+	// AckPush records the server's answers: applied and duplicate changes
+	// count as pushed, rejected ones are marked with the reason, retry
+	// ones stay pending. Signed cases that are now fully acknowledged are
+	// crypto-shredded in the same step.
+	AckPush(ctx context.Context, req syncproto.PushRequest, resp syncproto.PushResponse) error
+	// PendingUploads calls fn for each attachment not yet uploaded whose
+	// record key is sealed for the server.
+	PendingUploads(ctx context.Context, fn func(store.Upload) error) error
+	// UploadData returns an attachment's sealed bytes.
+	UploadData(ctx context.Context, sha string) ([]byte, error)
+	// MarkUploaded records that the server holds the whole attachment.
+	MarkUploaded(ctx context.Context, sha string) error
+	// Checkpoint returns the seq after which the next pull starts.
+	Checkpoint(ctx context.Context) (int64, error)
+	// ApplyPull stores a chunk of a pull page and moves the checkpoint to
+	// lastSeq in the same transaction.
+	ApplyPull(ctx context.Context, page syncproto.Page, entries []syncproto.Entry, lastSeq int64) error
+	// SetSyncState records named values for the app to show (keys are
+	// the store.State* constants).
+	SetSyncState(ctx context.Context, kv map[string]string) error
+	// Pending returns the number and size of changes not yet pushed.
+	Pending(ctx context.Context) (count, bytes int64, err error)
+	// Watermark returns a string that changes whenever the app writes a
+	// change or asks for a sync ("sync now"): cheap enough to poll every
+	// second.
+	Watermark(ctx context.Context) (string, error)
+}
