@@ -17,9 +17,9 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./hardware/idreader:FuzzDecoderRTE ./hardware/idreader:FuzzDecoderAuto \
 	./hardware/sigpad:FuzzDecode ./hardware/sigpad/iso19794:FuzzUnmarshal \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
-	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN
+	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/merge:FuzzApply
 
-.PHONY: deps build test test-short fuzz fuzz-short bench run clean
+.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync run clean
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -60,18 +60,29 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto ./internal/server
 
-# The kit on one machine: both device simulators on pseudo-terminals and
-# the app on an embedded SQLite file in ./run. Without a display it runs
-# under Xvfb. (The central server and the sync agent join with syncd serve
-# and syncd agent.)
+# The whole sync path under load (see `syncd bench --help`): one laptop with
+# a 100k backlog, then ten laptops editing the same records.
+bench-sync: build
+	$(BIN)/syncd bench --laptops 1 --docs 100000 --json
+	$(BIN)/syncd bench --laptops 10 --docs 5000 --shared 50 --json
+
+# The kit on one machine: the central server (tenant "demo") and the sync
+# agent, both device simulators on pseudo-terminals, and the app, each on
+# its own embedded SQLite file in ./run. Without a display the app runs
+# under Xvfb. The agent waits until the laptop is enrolled:
+#   bin/syncd admin enrol --db run/central.db --tenant demo
+#   bin/syncd agent enroll --db run/field.db --server http://127.0.0.1:8470 --code CODE --clerk NAME
 run: build
 	@mkdir -p $(RUNDIR)
+	@$(BIN)/syncd serve --db $(RUNDIR)/central.db --listen 127.0.0.1:8470 --tenant demo --tenant-name "Demo-Stadt" > $(RUNDIR)/serve.out 2> $(RUNDIR)/serve.log & echo $$! > $(RUNDIR)/serve.pid
+	@$(BIN)/syncd agent --db $(RUNDIR)/field.db > $(RUNDIR)/agent.out 2> $(RUNDIR)/agent.log & echo $$! > $(RUNDIR)/agent.pid
 	@$(BIN)/hwtool simulate --device mrz --link $(RUNDIR) > $(RUNDIR)/mrz.port 2> $(RUNDIR)/mrz.log & echo $$! > $(RUNDIR)/mrz.pid
 	@$(BIN)/hwtool simulate --device sigpad > $(RUNDIR)/sigpad.port 2> $(RUNDIR)/sigpad.log & echo $$! > $(RUNDIR)/sigpad.pid
 	@sleep 1; echo "ID reader simulator:     $$(head -n1 $(RUNDIR)/mrz.port)"; echo "signature pad simulator: $$(head -n1 $(RUNDIR)/sigpad.port)"
-	@trap 'kill $$(cat $(RUNDIR)/mrz.pid $(RUNDIR)/sigpad.pid) 2>/dev/null' EXIT INT TERM; \
+	@sleep 1; echo "central server:          $$(head -n1 $(RUNDIR)/serve.out)"
+	@trap 'kill $$(cat $(RUNDIR)/mrz.pid $(RUNDIR)/sigpad.pid $(RUNDIR)/agent.pid $(RUNDIR)/serve.pid) 2>/dev/null' EXIT INT TERM; \
 	if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then \
 		$(BIN)/buergerkoffer --db $(RUNDIR)/field.db; \
 	else \

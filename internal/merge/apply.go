@@ -107,9 +107,12 @@ func Apply(cur *Record, ch Change, r Rules) (Outcome, error) {
 		rec.Deleted, rec.Delete, revived = false, nil, true
 	}
 
+	// A case signed since the change's base is frozen but for its status
+	// fields, whether or not the signed version changed the field itself.
+	signedSince := signed(cur) && concurrent(cur.Fields["status"])
 	for _, name := range ch.Fields {
 		old, had := cur.Fields[name]
-		if !had || !concurrent(old) {
+		if !had || !(concurrent(old) || signedSince && !statusFields[name]) {
 			rec.Fields[name] = field(ch, name, v)
 			continue
 		}
