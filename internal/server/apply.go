@@ -1,0 +1,287 @@
+package server
+
+// This file applies changes inside one write transaction: the merge
+// (package merge), the change row in the feed, the record's new state and,
+// for every conflict, a conflict record written as a central change right
+// after. Pushes and central changes both go through it.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/hlc"
+	"github.com/buergerkoffer/kit/internal/merge"
+	"github.com/buergerkoffer/kit/internal/syncproto"
+)
+
+// SystemClerk is the clerk of the conflict records the server writes.
+const SystemClerk = "system"
+
+// maxClockLead is how far ahead of the server's clock a device's clock may
+// be and still move the server's clock: a laptop whose clock jumped years
+// ahead must not drag the server's clock with it.
+const maxClockLead = time.Hour
+
+// applier applies changes of one tenant within one transaction. Records
+// it read or changed are kept, and the changes it accepted are buffered,
+// until flush writes them, each statement for many rows.
+type applier struct {
+	s      *Server
+	ctx    context.Context
+	tx     Tx
+	tenant string
+	now    time.Time
+	rules  merge.Rules
+
+	clock      hlc.Timestamp
+	clockDirty bool
+
+	records map[string]*merge.Record // nil value: the server has no such record
+	dirty   map[string]bool          // records changed, to write in flush
+	order   []string                 // the same, in the order first changed
+	rows    []*ChangeRow             // accepted changes, in feed order
+	seqs    []int64                  // their seqs, after flush
+}
+
+func (s *Server) newApplier(ctx context.Context, tx Tx, tenant string) (*applier, error) {
+	a := &applier{s: s, ctx: ctx, tx: tx, tenant: tenant, now: s.now(), rules: s.rules(),
+		records: map[string]*merge.Record{}, dirty: map[string]bool{}}
+	v, err := tx.Meta(ctx, metaClock)
+	if err != nil {
+		return nil, err
+	}
+	if a.clock, err = hlc.Parse(v); err != nil {
+		return nil, fmt.Errorf("read clock: %w", err)
+	}
+	return a, nil
+}
+
+// rules tells merge which form fields are captured with the citizen
+// present, from the catalog.
+func (s *Server) rules() merge.Rules {
+	return merge.Rules{InPresence: func(serviceID, field string) bool {
+		svc, ok := s.cat.Service(serviceID)
+		if !ok {
+			return false
+		}
+		f, ok := svc.Field(field)
+		return ok && f.CapturedInPresence
+	}}
+}
+
+// next issues a clock value for a change the server makes.
+func (a *applier) next() hlc.Timestamp {
+	a.clock = hlc.Next(a.clock, a.now)
+	a.clockDirty = true
+	return a.clock
+}
+
+// recv moves the server's clock past a device's (already validated).
+func (a *applier) recv(s string) {
+	ts, err := hlc.Parse(s)
+	if err != nil || hlc.Drift(ts, a.now) > maxClockLead {
+		return
+	}
+	a.clock = hlc.Recv(a.clock, ts, a.now)
+	a.clockDirty = true
+}
+
+// prefetch reads the records with these ids in one go.
+func (a *applier) prefetch(ids []string) error {
+	var want []string
+	for _, id := range ids {
+		if _, ok := a.records[id]; !ok {
+			want = append(want, id)
+		}
+	}
+	got, err := a.tx.Records(a.ctx, a.tenant, want)
+	if err != nil {
+		return err
+	}
+	for _, id := range want {
+		a.records[id] = got[id] // nil: none
+	}
+	return nil
+}
+
+// load returns the record as it stands in this transaction (nil: none).
+func (a *applier) load(id string) (*merge.Record, error) {
+	if r, ok := a.records[id]; ok {
+		return r, nil
+	}
+	r, err := a.tx.Record(a.ctx, a.tenant, id)
+	if err != nil {
+		return nil, err
+	}
+	a.records[id] = r
+	return r, nil
+}
+
+func (a *applier) put(r merge.Record) {
+	if !a.dirty[r.ID] {
+		a.dirty[r.ID] = true
+		a.order = append(a.order, r.ID)
+	}
+	a.records[r.ID] = &r
+}
+
+// flush writes the accepted changes, the changed records and the clock.
+// Afterwards seq(i) is the seq of the i-th accepted change.
+func (a *applier) flush() error {
+	seqs, err := a.tx.AddChanges(a.ctx, a.rows)
+	if err != nil {
+		return err
+	}
+	a.seqs = seqs
+	rs := make([]*merge.Record, 0, len(a.order))
+	for _, id := range a.order {
+		rs = append(rs, a.records[id])
+	}
+	if err := a.tx.PutRecords(a.ctx, a.tenant, rs); err != nil {
+		return err
+	}
+	if a.clockDirty {
+		if err := a.tx.SetMeta(a.ctx, metaClock, a.clock.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *applier) seq(i int) int64 {
+	if i < 0 || i >= len(a.seqs) {
+		return 0
+	}
+	return a.seqs[i]
+}
+
+// reason turns a merge error into the reason a device is told; merge's
+// errors name ids, types and field names only, never values.
+func reason(err error) string {
+	for _, e := range []error{merge.ErrUnknownRecord, merge.ErrExists, merge.ErrDeleted, merge.ErrBadChange} {
+		if errors.Is(err, e) {
+			return err.Error()
+		}
+	}
+	return "cannot merge"
+}
+
+// incoming is a change with the JSON the feed stores of it, made before
+// the write transaction.
+type incoming struct {
+	ch            *syncproto.Change
+	fields, plain string
+}
+
+func newIncoming(ch *syncproto.Change) (incoming, error) {
+	in := incoming{ch: ch}
+	var err error
+	if in.fields, err = marshalString(ch.Fields, "[]"); err != nil {
+		return in, err
+	}
+	if len(ch.Plain) > 0 {
+		if in.plain, err = marshalString(ch.Plain, ""); err != nil {
+			return in, err
+		}
+	}
+	return in, nil
+}
+
+// apply merges a change (its Device set by the caller) into its record,
+// buffers it for the feed and adds a conflict record per conflict. It
+// returns the change's result and the index of its row (-1 if none; the
+// seq is known after flush). A change that cannot merge is rejected and
+// changes nothing; err is only for failures of the store.
+func (a *applier) apply(in incoming) (syncproto.PushResult, int, error) {
+	ch := in.ch
+	res := syncproto.PushResult{ID: ch.ID}
+	cur, err := a.load(ch.RecordID)
+	if err != nil {
+		return res, -1, err
+	}
+	mc := merge.Change{
+		Side:     merge.Side{Change: ch.ID, Device: ch.Device, Clerk: ch.Clerk, HLC: ch.HLC},
+		RecordID: ch.RecordID, RecordType: ch.RecordType, Op: ch.Op, Fields: ch.Fields,
+		Plain: make(map[string]merge.PlainChange, len(ch.Plain)), BaseVersion: ch.BaseVersion,
+	}
+	for k, v := range ch.Plain {
+		mc.Plain[k] = merge.PlainChange{Old: v.Old, New: v.New}
+	}
+	out, err := merge.Apply(cur, mc, a.rules)
+	if err != nil {
+		res.Status, res.Reason = syncproto.StatusRejected, reason(err)
+		return res, -1, nil
+	}
+	state := make(map[string]syncproto.FieldState, len(out.State))
+	for k, v := range out.State {
+		state[k] = syncproto.FieldState{Src: v.Src, Version: v.Version}
+	}
+	row := &ChangeRow{Tenant: a.tenant, ID: ch.ID, RecordID: ch.RecordID, RecordType: ch.RecordType, Op: ch.Op,
+		Fields: in.fields, Plain: in.plain, Secret: ch.Secret, BaseVersion: ch.BaseVersion, Version: out.Record.Version,
+		HLC: ch.HLC, Device: ch.Device, Clerk: ch.Clerk, CreatedAt: ch.CreatedAt, ReceivedAt: a.now,
+		Deleted: out.Record.Deleted}
+	if row.State, err = marshalString(state, "{}"); err != nil {
+		return res, -1, err
+	}
+	idx := len(a.rows)
+	a.rows = append(a.rows, row)
+	a.put(out.Record)
+	for _, c := range out.Conflicts {
+		if err := a.conflict(&out.Record, c); err != nil {
+			return res, -1, err
+		}
+	}
+	res.Status, res.Version, res.Conflicts = syncproto.StatusApplied, out.Record.Version, len(out.Conflicts)
+	return res, idx, nil
+}
+
+func marshalString(v any, empty string) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode change: %w", err)
+	}
+	if s := string(b); s != "null" {
+		return s, nil
+	}
+	return empty, nil
+}
+
+// conflict adds a conflict record for c as a central change.
+func (a *applier) conflict(rec *merge.Record, c merge.Conflict) error {
+	vals := map[string]string{
+		"record_id": rec.ID, "record_type": rec.Type, "field": c.Field, "kind": c.Kind,
+		"base_version": strconv.FormatInt(c.BaseVersion, 10),
+		"a_change":     c.A.Change, "a_device": c.A.Device, "a_clerk": c.A.Clerk, "a_hlc": c.A.HLC, "a_value": c.AValue,
+		"b_change": c.B.Change, "b_device": c.B.Device, "b_clerk": c.B.Clerk, "b_hlc": c.B.HLC, "b_value": c.BValue,
+		"base_value": c.BaseValue, "winner": c.Winner, "rule": c.Rule, "status": "open",
+	}
+	ch := &syncproto.Change{ID: domain.NewID(), RecordID: domain.NewID(), RecordType: string(domain.TypeConflict),
+		Op: "create", Plain: map[string]syncproto.FieldChange{}, HLC: a.next().String(),
+		Device: syncproto.CentralDevice, Clerk: SystemClerk, CreatedAt: a.now.UTC().Format(time.RFC3339Nano)}
+	for k, v := range vals {
+		if v != "" {
+			ch.Fields = append(ch.Fields, k)
+			ch.Plain[k] = syncproto.FieldChange{New: v}
+		}
+	}
+	sort.Strings(ch.Fields)
+	in, err := newIncoming(ch)
+	if err != nil {
+		return err
+	}
+	a.records[ch.RecordID] = nil // new: no need to look
+	res, _, err := a.apply(in)
+	if err != nil {
+		return err
+	}
+	if res.Status != syncproto.StatusApplied {
+		return fmt.Errorf("write conflict record for %s: %s", rec.ID, res.Reason)
+	}
+	return nil
+}

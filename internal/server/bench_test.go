@@ -1,0 +1,181 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/syncproto"
+)
+
+// benchBatch builds a push of n new cases as a laptop sends them: each
+// with its record key, plain status fields and sealed personal values.
+func benchBatch(tb testing.TB, l *laptop, n int) []byte {
+	var keys []syncproto.RecordKey
+	var changes []syncproto.Change
+	for i := 0; i < n; i++ {
+		c, k := l.create(domain.TypeCase, domain.Fields{"service_id": "anmeldung", "status": "draft",
+			"created_by": "clerk-1", "form.surname": "Mustermann", "form.given_names": fmt.Sprintf("Erika %d", i),
+			"form.birth_date": "1964-08-12", "form.new_street": "Lindenweg 3", "form.new_postal_code": "53111"})
+		keys, changes = append(keys, k), append(changes, c)
+	}
+	body, err := json.Marshal(l.request(keys, changes...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	l.sealSent = true
+	return body
+}
+
+func benchPost(tb testing.TB, l *laptop, body []byte) {
+	tb.Helper()
+	if err := tryPost(l, body); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// tryPost pushes a batch and checks that every change was applied.
+func tryPost(l *laptop, body []byte) error {
+	req, err := http.NewRequest("POST", l.k.ts.URL+"/v1/tenants/"+l.tenant+"/push", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+l.token)
+	resp, err := l.k.ts.Client().Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var pr syncproto.PushResponse
+	if err := json.NewDecoder(resp.Body).Decode(&pr); err != nil || resp.StatusCode != 200 {
+		return fmt.Errorf("push: %d, %v", resp.StatusCode, err)
+	}
+	for _, r := range pr.Results {
+		if r.Status != syncproto.StatusApplied {
+			return fmt.Errorf("push result %+v", r)
+		}
+	}
+	return nil
+}
+
+// BenchmarkPush measures pushes of 1,000 new cases each over HTTP on
+// loopback (server, client and SQLite in one process).
+func BenchmarkPush(b *testing.B) {
+	k := startKit(b)
+	a := k.enrol("a", tenantA, 2)
+	const batch = 1000
+	var elapsed time.Duration
+	total := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		body := benchBatch(b, a, batch)
+		b.StartTimer()
+		start := time.Now()
+		benchPost(b, a, body)
+		elapsed += time.Since(start)
+		total += batch
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "changes/s")
+}
+
+// BenchmarkPull measures a laptop pulling a tenant's whole feed (20,000
+// changes of another laptop, so every record's key is re-wrapped for the
+// page) in pages of syncproto.MaxPullLimit, reading the JSON lines.
+func BenchmarkPull(b *testing.B) {
+	k := startKit(b)
+	a, r := k.enrol("a", tenantA, 2), k.enrol("b", tenantA, 3)
+	const n = 20000
+	for i := 0; i < n/1000; i++ {
+		benchPost(b, a, benchBatch(b, a, 1000))
+	}
+	total := 0
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		after := int64(0)
+		for {
+			url := fmt.Sprintf("%s/v1/tenants/%s/pull?after=%d&limit=%d", k.ts.URL, tenantA, after, syncproto.MaxPullLimit)
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Authorization", "Bearer "+r.token)
+			resp, err := k.ts.Client().Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			sc := bufio.NewScanner(resp.Body)
+			sc.Buffer(make([]byte, 1<<20), 1<<20)
+			var end syncproto.End
+			for sc.Scan() {
+				line := sc.Bytes()
+				if bytes.HasPrefix(line, []byte(`{"entry"`)) {
+					total++
+					continue
+				}
+				if bytes.HasPrefix(line, []byte(`{"end"`)) {
+					var pl syncproto.PullLine
+					if err := json.Unmarshal(line, &pl); err != nil {
+						b.Fatal(err)
+					}
+					end = *pl.End
+				}
+			}
+			resp.Body.Close()
+			if err := sc.Err(); err != nil {
+				b.Fatal(err)
+			}
+			after = end.LastSeq
+			if !end.More {
+				break
+			}
+		}
+		if after != int64(n) {
+			b.Fatalf("pulled up to %d, want %d", after, n)
+		}
+	}
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "changes/s")
+}
+
+// BenchmarkPushParallel measures three laptops pushing at once (as in
+// `syncd bench`): decoding and checking run in parallel, the write
+// transactions one after another.
+func BenchmarkPushParallel(b *testing.B) {
+	k := startKit(b)
+	ls := []*laptop{k.enrol("a", tenantA, 2), k.enrol("b", tenantA, 3), k.enrol("c", tenantA, 4)}
+	const batch = 1000
+	var elapsed time.Duration
+	total := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		bodies := make([][]byte, len(ls))
+		for j, l := range ls {
+			bodies[j] = benchBatch(b, l, batch)
+		}
+		b.StartTimer()
+		start := time.Now()
+		var wg sync.WaitGroup
+		errs := make([]error, len(ls))
+		for j, l := range ls {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[j] = tryPost(l, bodies[j])
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed += time.Since(start)
+		total += batch * len(ls)
+	}
+	b.ReportMetric(float64(total)/elapsed.Seconds(), "changes/s")
+}

@@ -1,0 +1,192 @@
+package server
+
+// This file serves a pull: one page of a tenant's feed as JSON lines, read
+// from the read pool in chunks (no read transaction stays open while the
+// page goes out over the network, and no page is ever held in memory),
+// with each record's content key wrapped under a fresh page key that is
+// sealed for the pulling device.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/syncproto"
+)
+
+// pullChunk is how many feed rows are read, written and flushed at a time.
+const pullChunk = 256
+
+// feedEntry is syncproto.Entry with the stored JSON passed through as it
+// is, which spares decoding and re-encoding it for every pulled change.
+// It encodes to the same JSON as syncproto.Entry.
+type feedEntry struct {
+	Seq         int64           `json:"seq"`
+	Version     int64           `json:"version"`
+	ID          string          `json:"id"`
+	RecordID    string          `json:"record_id"`
+	RecordType  string          `json:"record_type"`
+	Op          string          `json:"op"`
+	Fields      json.RawMessage `json:"fields"`
+	Plain       json.RawMessage `json:"plain,omitempty"`
+	Secret      []byte          `json:"secret,omitempty"`
+	BaseVersion int64           `json:"base_version"`
+	HLC         string          `json:"hlc"`
+	Device      string          `json:"device"`
+	Clerk       string          `json:"clerk"`
+	CreatedAt   string          `json:"created_at"`
+	State       json.RawMessage `json:"state"`
+	Deleted     bool            `json:"deleted"`
+	Key         []byte          `json:"key,omitempty"`
+}
+
+type feedLine struct {
+	Entry *feedEntry `json:"entry"`
+}
+
+// pullParams reads after and limit; limit defaults to
+// syncproto.DefaultPullLimit and is capped at syncproto.MaxPullLimit.
+func pullParams(r *http.Request) (after int64, limit int, err error) {
+	q := r.URL.Query()
+	if v := q.Get("after"); v != "" {
+		if after, err = strconv.ParseInt(v, 10, 64); err != nil || after < 0 {
+			return 0, 0, fmt.Errorf("after must be a seq (0 or more)")
+		}
+	}
+	limit = syncproto.DefaultPullLimit
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 {
+			return 0, 0, fmt.Errorf("limit must be 1 or more")
+		}
+	}
+	return after, min(limit, syncproto.MaxPullLimit), nil
+}
+
+func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) {
+	ctx := r.Context()
+	after, limit, err := pullParams(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	pub, err := crypto.ParsePublicKeyPEM([]byte(dev.PublicKeyPEM))
+	if err != nil {
+		s.fail(w, r, fmt.Errorf("device %s: %w", dev.ID, err))
+		return
+	}
+	pk, err := crypto.NewContentKey()
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	defer pk.Zero()
+	jwe, err := crypto.SealKey(pub, pk, dev.KeyID)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	rc := http.NewResponseController(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	// From here on the status is 200; a failure cuts the page short (no
+	// End line), which the agent treats as an interrupted pull.
+	abort := func(err error) {
+		if ctx.Err() == nil {
+			s.log.Error("pull cut short", "tenant", dev.Tenant, "device", dev.ID, "err", err)
+		}
+		bw.Flush()
+	}
+	if err := enc.Encode(syncproto.PullLine{Page: &syncproto.Page{ID: domain.NewID(), JWE: jwe}}); err != nil {
+		abort(err)
+		return
+	}
+	keys := map[string][]byte{} // record id -> content key under the page key (nil: none for this device)
+	last, sent := after, 0
+	for sent < limit {
+		n := min(pullChunk, limit-sent)
+		rows, err := s.st.Feed(ctx, dev.Tenant, last, n)
+		if err != nil {
+			abort(err)
+			return
+		}
+		for i := range rows {
+			f := &rows[i]
+			key, err := s.pageKeyFor(ctx, dev, f, pk, keys)
+			if err != nil {
+				abort(err)
+				return
+			}
+			e := feedEntry{Seq: f.Seq, Version: f.Version, ID: f.ID, RecordID: f.RecordID, RecordType: f.RecordType,
+				Op: f.Op, Fields: json.RawMessage(f.Fields), Secret: f.Secret, BaseVersion: f.BaseVersion, HLC: f.HLC,
+				Device: f.Device, Clerk: f.Clerk, CreatedAt: f.CreatedAt, State: json.RawMessage(f.State),
+				Deleted: f.Deleted, Key: key}
+			if f.Plain != "" {
+				e.Plain = json.RawMessage(f.Plain)
+			}
+			if err := enc.Encode(feedLine{Entry: &e}); err != nil {
+				abort(err)
+				return
+			}
+			last = f.Seq
+		}
+		sent += len(rows)
+		if err := bw.Flush(); err != nil {
+			abort(err)
+			return
+		}
+		if err := rc.Flush(); err != nil {
+			abort(err)
+			return
+		}
+		if len(rows) < n {
+			break
+		}
+	}
+	head, err := s.st.HeadSeq(ctx, dev.Tenant)
+	if err != nil {
+		abort(err)
+		return
+	}
+	if err := enc.Encode(syncproto.PullLine{End: &syncproto.End{LastSeq: last, More: last < head, HeadSeq: head}}); err != nil {
+		abort(err)
+		return
+	}
+	if err := bw.Flush(); err != nil {
+		abort(err)
+	}
+}
+
+// pageKeyFor returns a record's content key wrapped under the page key
+// (AAD "record_key:<record id>", as the device expects), or nil where the
+// device must not or need not get it: it sent the record itself, the
+// record is a case past its draft (a signed application: the laptop keeps
+// only its status), or the record has no key (a conflict record).
+func (s *Server) pageKeyFor(ctx context.Context, dev Device, f *FeedRow, pk crypto.ContentKey, cache map[string][]byte) ([]byte, error) {
+	if w, ok := cache[f.RecordID]; ok {
+		return w, nil
+	}
+	var w []byte
+	signed := f.RecordType == string(domain.TypeCase) && f.RecordStatus != "" && f.RecordStatus != string(domain.StatusDraft)
+	if f.HasKey && f.Key.OriginDevice != dev.ID && !signed {
+		ck, err := s.contentKey(ctx, s.st, f.Key)
+		if err != nil {
+			return nil, err
+		}
+		w, err = crypto.WrapKey(crypto.DataKey(pk), ck[:], recordKeyAAD(f.RecordID))
+		ck.Zero()
+		if err != nil {
+			return nil, fmt.Errorf("wrap key of record %s: %w", f.RecordID, err)
+		}
+	}
+	cache[f.RecordID] = w
+	return w, nil
+}

@@ -1,0 +1,201 @@
+// Package server is the central sync server of the kit (`syncd serve`): it
+// enrols laptops, takes their pushed changes into each tenant's feed,
+// merging concurrent edits (package merge) and writing conflict records,
+// serves the feed to pulls, stores attachments resumably, and lets the
+// town hall change records centrally.
+//
+// It never holds a citizen's data in clear at rest: personal values stay
+// sealed as the devices sent them, under per-record content keys that are
+// wrapped under seal keys (which only the tenant's private key opens) or,
+// for records made centrally, under the server's master key. The master
+// key (32 random bytes in a file next to the database) also wraps every
+// tenant's private key.
+//
+// Persistence goes through the Store interface (store.go); SQLite is the
+// one implementation (sqlite.go).
+package server
+
+import (
+	"context"
+	"crypto/rsa"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/catalog"
+	"github.com/buergerkoffer/kit/internal/crypto"
+)
+
+// Config configures Open.
+type Config struct {
+	DBPath        string           // SQLite file
+	MasterKeyFile string           // default DBPath+".key"; 32 random bytes, created 0600 if missing
+	Now           func() time.Time // default time.Now
+	Log           *slog.Logger     // default slog.Default(); never given personal data
+	Catalog       *catalog.Catalog // default catalog.LoadEmbedded()
+}
+
+// Server is an open sync server. It is safe for concurrent use.
+type Server struct {
+	st      Store
+	master  crypto.DataKey
+	now     func() time.Time
+	log     *slog.Logger
+	cat     *catalog.Catalog
+	handler http.Handler
+
+	// genKey makes tenant key pairs (tests swap in a pool of keys).
+	genKey func() (*rsa.PrivateKey, error)
+
+	keyMu      sync.Mutex
+	tenantKeys map[string]*rsa.PrivateKey // opened tenant private keys
+	seals      *lru                       // opened seal keys, by tenant+"/"+seal id
+
+	seenMu sync.Mutex
+	seen   map[string]time.Time // when a device's last_seen_at was last written
+}
+
+// sealCacheSize bounds the opened seal keys kept in memory. A device makes
+// one seal key per 10,000 records or per session, so this covers many.
+const sealCacheSize = 4096
+
+// Meta keys.
+const (
+	metaClock       = "hlc"
+	metaMasterCheck = "master_key_check"
+)
+
+// masterCheck is wrapped under the master key and stored, so that opening
+// the database with another key fails at once instead of later.
+var masterCheck = []byte("buergerkoffer central master key")
+
+// Open opens (creating if need be) the server's database and master key.
+func Open(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.Catalog == nil {
+		c, err := catalog.LoadEmbedded()
+		if err != nil {
+			return nil, fmt.Errorf("server: open: %w", err)
+		}
+		cfg.Catalog = c
+	}
+	if cfg.MasterKeyFile == "" {
+		cfg.MasterKeyFile = cfg.DBPath + ".key"
+	}
+	st, err := openSQLite(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s := &Server{st: st, now: cfg.Now, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
+		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{}}
+	if err := s.loadMasterKey(ctx, cfg.MasterKeyFile); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("server: open: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Server) Close() error {
+	s.master.Zero()
+	if err := s.st.Close(); err != nil {
+		return fmt.Errorf("server: close: %w", err)
+	}
+	return nil
+}
+
+// Handler returns the HTTP handler of every /v1 endpoint.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// loadMasterKey reads the master key file, creating it if it is missing and
+// the database has never had one, and checks it against the database.
+func (s *Server) loadMasterKey(ctx context.Context, path string) error {
+	check, err := s.st.Meta(ctx, metaMasterCheck)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		if check != "" {
+			return fmt.Errorf("master key %s missing, but the database was made with one", path)
+		}
+		b, err = createMasterKey(path)
+	}
+	if err != nil {
+		return fmt.Errorf("master key: %w", err)
+	}
+	if len(b) != crypto.KeySize {
+		return fmt.Errorf("master key %s: %d bytes, want %d", path, len(b), crypto.KeySize)
+	}
+	copy(s.master[:], b)
+	clear(b)
+	if check != "" {
+		w, err := base64.StdEncoding.DecodeString(check)
+		if err != nil {
+			return fmt.Errorf("master key check: %w", err)
+		}
+		if _, err := crypto.UnwrapKey(s.master, w, []byte(metaMasterCheck)); err != nil {
+			return fmt.Errorf("master key %s does not fit this database", path)
+		}
+		return nil
+	}
+	w, err := crypto.WrapKey(s.master, masterCheck, []byte(metaMasterCheck))
+	if err != nil {
+		return fmt.Errorf("master key check: %w", err)
+	}
+	return s.st.Update(ctx, func(tx Tx) error {
+		return tx.SetMeta(ctx, metaMasterCheck, base64.StdEncoding.EncodeToString(w))
+	})
+}
+
+// createMasterKey writes 32 random bytes to path, mode 0600, atomically: a
+// temporary file linked into place, so that two processes starting at
+// once end up with the same key.
+func createMasterKey(path string) ([]byte, error) {
+	k, err := crypto.NewDataKey()
+	if err != nil {
+		return nil, err
+	}
+	defer k.Zero()
+	f, err := os.CreateTemp(filepath.Dir(path), ".masterkey-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.Write(k[:]); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return b, nil
+}

@@ -1,0 +1,228 @@
+package server
+
+// This file holds the batched statements of the push path: a push of
+// 2,000 changes runs a few dozen statements, not ten thousand, because the
+// cost of a statement (binding, the driver, database/sql) is far above the
+// cost of one more row in it.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/merge"
+)
+
+// batchRows bounds the rows of one multi-row statement (SQLite allows
+// 32,766 parameters).
+const batchRows = 500
+
+// placeholders returns "(?, ?, ?), (?, ?, ?)" for rows rows of cols columns.
+func placeholders(rows, cols int) string {
+	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", cols), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(one+", ", rows), ", ")
+}
+
+// inList returns "?, ?, ?" for n ids.
+func inList(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+
+// chunks calls fn for consecutive pieces of up to batchRows of n items.
+func chunks(n int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; lo += batchRows {
+		if err := fn(lo, min(lo+batchRows, n)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// query runs a statement made for this call in the transaction.
+func (t *sqliteTx) query(ctx context.Context, q string, args []any, row func(*sql.Rows) error) error {
+	rows, err := t.tx.QueryContext(context.WithoutCancel(ctx), q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := row(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (t *sqliteTx) PutSeals(ctx context.Context, seals []SealRow) error {
+	return chunks(len(seals), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*5)
+		for _, s := range seals[lo:hi] {
+			args = append(args, s.Tenant, s.ID, s.Device, s.JWE, fmtTime(s.CreatedAt))
+		}
+		if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO seal(tenant, id, device, jwe, created_at) VALUES `+
+			placeholders(hi-lo, 5)+` ON CONFLICT DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("store seals: %w", err)
+		}
+		return nil
+	})
+}
+
+func (t *sqliteTx) PutRecordKeys(ctx context.Context, keys []RecordKey) error {
+	return chunks(len(keys), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*6)
+		for _, k := range keys[lo:hi] {
+			args = append(args, k.Tenant, k.RecordID, k.SealID, k.Wrapped, k.OriginDevice, fmtTime(k.CreatedAt))
+		}
+		if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO record_key(tenant, record_id, seal_id, wrapped,
+			origin_device, created_at) VALUES `+placeholders(hi-lo, 6)+` ON CONFLICT DO NOTHING`, args...); err != nil {
+			return fmt.Errorf("store record keys: %w", err)
+		}
+		return nil
+	})
+}
+
+func (t *sqliteTx) Changes(ctx context.Context, ids []string) (map[string]ChangeRef, error) {
+	out := map[string]ChangeRef{}
+	err := chunks(len(ids), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		return t.query(ctx, `SELECT id, tenant, seq, version FROM change WHERE id IN (`+inList(hi-lo)+`)`, args,
+			func(rows *sql.Rows) error {
+				var id string
+				var c ChangeRef
+				if err := rows.Scan(&id, &c.Tenant, &c.Seq, &c.Version); err != nil {
+					return err
+				}
+				out[id] = c
+				return nil
+			})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read changes: %w", err)
+	}
+	return out, nil
+}
+
+func (t *sqliteTx) Records(ctx context.Context, tenant string, ids []string) (map[string]*merge.Record, error) {
+	out := map[string]*merge.Record{}
+	err := chunks(len(ids), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo+1)
+		args = append(args, tenant)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		return t.query(ctx, `SELECT id, state FROM record WHERE tenant = ? AND id IN (`+inList(hi-lo)+`)`, args,
+			func(rows *sql.Rows) error {
+				var id string
+				var state []byte
+				if err := rows.Scan(&id, &state); err != nil {
+					return err
+				}
+				r := &merge.Record{}
+				if err := json.Unmarshal(state, r); err != nil {
+					return fmt.Errorf("record %s: %w", id, err)
+				}
+				if r.Fields == nil {
+					r.Fields = map[string]merge.Field{}
+				}
+				out[id] = r
+				return nil
+			})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read records: %w", err)
+	}
+	return out, nil
+}
+
+func (t *sqliteTx) HasRecordKeys(ctx context.Context, tenant string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := chunks(len(ids), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo+1)
+		args = append(args, tenant)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		return t.query(ctx, `SELECT record_id FROM record_key WHERE tenant = ? AND record_id IN (`+inList(hi-lo)+`)`, args,
+			func(rows *sql.Rows) error {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				out[id] = true
+				return nil
+			})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read record keys: %w", err)
+	}
+	return out, nil
+}
+
+func (t *sqliteTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error) {
+	seqs := make([]int64, 0, len(cs))
+	err := chunks(len(cs), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*17)
+		index := make(map[string]int, hi-lo)
+		for i, c := range cs[lo:hi] {
+			index[c.ID] = i
+			args = append(args, c.Tenant, c.ID, c.RecordID, c.RecordType, c.Op, c.Fields, c.Plain, c.Secret,
+				c.BaseVersion, c.Version, c.HLC, c.Device, c.Clerk, c.CreatedAt, fmtTime(c.ReceivedAt), c.State, c.Deleted)
+		}
+		got := make([]int64, hi-lo)
+		err := t.query(ctx, `INSERT INTO change(tenant, id, record_id, record_type, op, fields, plain, secret, base_version,
+			version, hlc, device, clerk, created_at, received_at, state, deleted) VALUES `+placeholders(hi-lo, 17)+
+			` RETURNING id, seq`, args, func(rows *sql.Rows) error {
+			var id string
+			var seq int64
+			if err := rows.Scan(&id, &seq); err != nil {
+				return err
+			}
+			got[index[id]] = seq
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i, seq := range got {
+			// The feed's order is the order of the changes given: a
+			// conflict record right after the change that caused it.
+			if seq == 0 || (len(seqs) > 0 && seq <= seqs[len(seqs)-1]) || (i > 0 && seq <= got[i-1]) {
+				return fmt.Errorf("seqs out of order")
+			}
+		}
+		seqs = append(seqs, got...)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store changes: %w", err)
+	}
+	return seqs, nil
+}
+
+func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error {
+	return chunks(len(rs), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*7)
+		for _, r := range rs[lo:hi] {
+			state, err := json.Marshal(r)
+			if err != nil {
+				return fmt.Errorf("write record %s: %w", r.ID, err)
+			}
+			status := ""
+			if r.Type == string(domain.TypeCase) {
+				status = r.Fields["status"].Value
+			}
+			args = append(args, tenant, r.ID, r.Type, r.Version, r.Deleted, status, string(state))
+		}
+		if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO record(tenant, id, type, version, deleted, status,
+			state) VALUES `+placeholders(hi-lo, 7)+` ON CONFLICT(tenant, id) DO UPDATE SET type = excluded.type,
+			version = excluded.version, deleted = excluded.deleted, status = excluded.status, state = excluded.state`,
+			args...); err != nil {
+			return fmt.Errorf("write records: %w", err)
+		}
+		return nil
+	})
+}

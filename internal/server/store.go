@@ -1,0 +1,219 @@
+package server
+
+// This file says what the server needs from its database: one small
+// interface, so that PostgreSQL can follow SQLite later. The sync, crypto
+// and HTTP logic use nothing else; sqlite.go is the one implementation.
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/merge"
+)
+
+// Errors of the store; test with errors.Is.
+var (
+	// ErrNotFound: no such tenant, device, enrolment code or attachment.
+	ErrNotFound = errors.New("server: not found")
+	// ErrExists: a tenant of that id exists already.
+	ErrExists = errors.New("server: exists already")
+	// ErrOffset: an attachment piece does not start where the upload stands.
+	ErrOffset = errors.New("server: upload offset does not match")
+)
+
+// Lookup is what the server reads both inside a write transaction and
+// from the read side.
+type Lookup interface {
+	// Record returns the server's state of a record, nil if it has none.
+	Record(ctx context.Context, tenant, id string) (*merge.Record, error)
+	// RecordKey returns a record's wrapped content key; ok is false if the
+	// server has none (conflict records have none).
+	RecordKey(ctx context.Context, tenant, recordID string) (k RecordKey, ok bool, err error)
+	// Seal returns a seal key's JWE; ok is false if there is none.
+	Seal(ctx context.Context, tenant, id string) (jwe string, ok bool, err error)
+	// ChangeSecret returns the sealed personal values of a change (nil if
+	// it has none); ErrNotFound if there is no such change.
+	ChangeSecret(ctx context.Context, tenant, changeID string) ([]byte, error)
+}
+
+// Tx is one write transaction. Nothing it wrote remains unless the
+// function given to Store.Update returns nil.
+type Tx interface {
+	Lookup
+	// Meta returns a value of the meta table ("" if absent); SetMeta
+	// writes one.
+	Meta(ctx context.Context, key string) (string, error)
+	SetMeta(ctx context.Context, key, value string) error
+	// PutSeals and PutRecordKeys store what a device sent; a seal or key
+	// the store has already is left as it is.
+	PutSeals(ctx context.Context, seals []SealRow) error
+	PutRecordKeys(ctx context.Context, keys []RecordKey) error
+	// Changes finds changes by id, in any tenant; ids not found are
+	// absent from the map.
+	Changes(ctx context.Context, ids []string) (map[string]ChangeRef, error)
+	// Records returns the state of the records of a tenant with these ids
+	// that exist.
+	Records(ctx context.Context, tenant string, ids []string) (map[string]*merge.Record, error)
+	// HasRecordKeys returns which of these records of a tenant have a key.
+	HasRecordKeys(ctx context.Context, tenant string, ids []string) (map[string]bool, error)
+	// AttachmentComplete reports whether an attachment is wholly uploaded.
+	AttachmentComplete(ctx context.Context, tenant, sha string) (bool, error)
+	// AddChanges appends changes to their tenant's feed, in order, and
+	// returns their seqs (ascending, in the same order).
+	AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error)
+	// PutRecords writes the state of records (insert or replace).
+	PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error
+	// TouchDevice notes that a device was seen.
+	TouchDevice(ctx context.Context, id string, at time.Time) error
+}
+
+// Store is the server's database.
+type Store interface {
+	Lookup
+	// Update runs fn in one write transaction and commits it if fn
+	// returns nil. Write transactions run one at a time.
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+
+	// Meta returns a value of the meta table, "" if absent.
+	Meta(ctx context.Context, key string) (string, error)
+
+	// CreateTenant adds a tenant and its key pair; ErrExists if the id is
+	// taken.
+	CreateTenant(ctx context.Context, t Tenant, k TenantKey) error
+	Tenants(ctx context.Context) ([]Tenant, error)
+	// TenantKey returns the tenant's newest key pair; ErrNotFound if the
+	// tenant does not exist.
+	TenantKey(ctx context.Context, tenant string) (TenantKey, error)
+
+	AddEnrolment(ctx context.Context, e Enrolment) error
+	// Redeem uses up an enrolment code (by hash) that is unused and not
+	// expired at d.EnrolledAt, and adds the device of its tenant in the
+	// same transaction; it returns the tenant. ErrNotFound for an
+	// unknown, used or expired code.
+	Redeem(ctx context.Context, codeHash, tokenHash string, d Device) (tenant string, err error)
+	// DeviceByToken returns the non-revoked device with that token hash,
+	// ErrNotFound if there is none.
+	DeviceByToken(ctx context.Context, tokenHash string) (Device, error)
+	Devices(ctx context.Context, tenant string) ([]Device, error)
+	// Revoke marks a device revoked (once); ErrNotFound for an unknown id.
+	Revoke(ctx context.Context, id string, at time.Time) error
+
+	// Feed returns up to n changes of a tenant with seq > after, in seq
+	// order, each with what the pull needs to know about its record.
+	Feed(ctx context.Context, tenant string, after int64, n int) ([]FeedRow, error)
+	// HeadSeq returns the newest seq of a tenant (0 if none).
+	HeadSeq(ctx context.Context, tenant string) (int64, error)
+	// AllRecords calls fn for every record of a tenant, sorted by id.
+	AllRecords(ctx context.Context, tenant string, fn func(*merge.Record) error) error
+
+	// Attachment returns an upload's state; ErrNotFound if never started.
+	Attachment(ctx context.Context, tenant, sha string) (Attachment, error)
+	// StartAttachment begins an upload at offset 0; an upload that
+	// exists already is left as it is.
+	StartAttachment(ctx context.Context, a Attachment) error
+	// AppendAttachment stores piece at offset at, in its own transaction,
+	// and returns the new offset; ErrOffset (with the current offset) if
+	// the upload does not stand at at.
+	AppendAttachment(ctx context.Context, tenant, sha string, at int64, piece []byte) (int64, error)
+	// CompleteAttachment marks an upload complete; DiscardAttachment
+	// deletes it with its bytes.
+	CompleteAttachment(ctx context.Context, tenant, sha string, at time.Time) error
+	DiscardAttachment(ctx context.Context, tenant, sha string) error
+	// AttachmentData calls fn with an upload's bytes, piece by piece.
+	AttachmentData(ctx context.Context, tenant, sha string, fn func([]byte) error) error
+}
+
+// Tenant is one town (or other body) served by the server.
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// TenantKey is a tenant's server key pair, its private key wrapped under
+// the master key.
+type TenantKey struct {
+	Tenant         string
+	KeyID          string
+	PublicPEM      string
+	PrivateWrapped []byte
+	CreatedAt      time.Time
+}
+
+// Enrolment is a one-time code for a laptop to enrol, stored hashed.
+type Enrolment struct {
+	CodeHash  string
+	Tenant    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Device is an enrolled laptop. The zero time means "not yet" (LastSeenAt)
+// or "no" (RevokedAt).
+type Device struct {
+	ID           string
+	Tenant       string
+	Name         string
+	LocalID      string // the field store's own device id
+	PublicKeyPEM string
+	KeyID        string
+	EnrolledAt   time.Time
+	LastSeenAt   time.Time
+	RevokedAt    time.Time
+}
+
+// SealRow is a seal key a device sent.
+type SealRow struct {
+	Tenant, ID, Device, JWE string
+	CreatedAt               time.Time
+}
+
+// RecordKey is a record's content key, wrapped under a seal key (SealID)
+// or, for keys made centrally (SealID ""), under the master key.
+type RecordKey struct {
+	Tenant, RecordID, SealID string
+	Wrapped                  []byte
+	OriginDevice             string
+	CreatedAt                time.Time
+}
+
+// ChangeRef is where a stored change is.
+type ChangeRef struct {
+	Tenant  string
+	Seq     int64
+	Version int64
+}
+
+// ChangeRow is a change as the feed stores it. Fields, Plain and State are
+// JSON (Plain "" when the change has no plain fields).
+type ChangeRow struct {
+	Tenant, ID, RecordID, RecordType, Op string
+	Fields, Plain, State                 string
+	Secret                               []byte
+	BaseVersion, Version                 int64
+	HLC, Device, Clerk, CreatedAt        string
+	ReceivedAt                           time.Time
+	Deleted                              bool
+}
+
+// FeedRow is a stored change with what a pull needs about its record: its
+// key (if any) and, for a case, its current status.
+type FeedRow struct {
+	Seq int64
+	ChangeRow
+	HasKey       bool
+	Key          RecordKey
+	RecordStatus string
+}
+
+// Attachment is the state of an upload.
+type Attachment struct {
+	Tenant, SHA256, RecordID string
+	Length                   int64
+	SealedSHA256             string
+	Offset                   int64 // bytes received
+	Complete                 bool
+	CreatedAt                time.Time
+}
