@@ -1,0 +1,537 @@
+package agent
+
+// Client speaks syncproto to `syncd serve`: one method per endpoint, with
+// retries for what may heal by itself (no connection, 5xx, 429) and none
+// for what will not (every other 4xx).
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/buergerkoffer/kit/internal/syncproto"
+)
+
+// Defaults of ClientConfig.
+const (
+	DefaultTimeout      = 30 * time.Second
+	DefaultRetryCount   = 3
+	DefaultRetryWait    = 500 * time.Millisecond
+	DefaultRetryMaxWait = 10 * time.Second
+)
+
+// maxResponseBytes bounds every JSON answer (push results, errors).
+const maxResponseBytes = 16 << 20
+
+// ClientConfig configures a Client. Zero values mean the defaults.
+type ClientConfig struct {
+	BaseURL string // https://server:port, without /v1
+	Token   string // the device token; "" for health and enrol
+	// CAPEM, when not "", is the only CA the client trusts for the server
+	// (the enrolment's pinned CA); "" trusts the system's pool.
+	CAPEM string
+	// Timeout ends an attempt that moved no byte for this long (connect,
+	// TLS, sending, waiting for the answer, reading it). It is not a cap
+	// on a whole pull or upload, which may take long on a slow link.
+	Timeout time.Duration
+	// RetryCount is how often a failed request is tried again (no
+	// connection, 5xx, 429); 0 means DefaultRetryCount, < 0 none.
+	RetryCount int
+	// RetryWait and RetryMaxWait bound the capped exponential backoff
+	// with jitter between tries; a server's Retry-After is respected
+	// within them.
+	RetryWait, RetryMaxWait time.Duration
+	// HTTPClient, if not nil, is copied and used underneath (tests); its
+	// Transport must be an *http.Transport when CAPEM is set.
+	HTTPClient *http.Client
+	// Log receives the client's diagnostics at debug level; nil for none.
+	// Tokens are never logged.
+	Log *slog.Logger
+}
+
+// Client is an HTTP client for every endpoint of syncproto. It is safe for
+// concurrent use.
+type Client struct {
+	hc   *http.Client
+	r    *resty.Client // with retries
+	once *resty.Client // one attempt: health probes, upload chunks
+
+	retries       int // as resty's, for the upload's own retries
+	wait, maxWait time.Duration
+}
+
+// NewClient returns a client for the server at cfg.BaseURL.
+func NewClient(cfg ClientConfig) (*Client, error) {
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("agent: client: server URL %q is not an http(s) URL", cfg.BaseURL)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	switch {
+	case cfg.RetryCount == 0:
+		cfg.RetryCount = DefaultRetryCount
+	case cfg.RetryCount < 0:
+		cfg.RetryCount = 0
+	}
+	if cfg.RetryWait <= 0 {
+		cfg.RetryWait = DefaultRetryWait
+	}
+	if cfg.RetryMaxWait <= 0 {
+		cfg.RetryMaxWait = DefaultRetryMaxWait
+	}
+	if cfg.RetryMaxWait < cfg.RetryWait {
+		cfg.RetryMaxWait = cfg.RetryWait
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	hc, err := newHTTPClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	baseURL := strings.TrimRight(base.String(), "/")
+	mk := func(retries int) *resty.Client {
+		r := resty.NewWithClient(hc).
+			SetBaseURL(baseURL).
+			SetDisableWarn(true).
+			SetLogger(restyLogger{log}).
+			SetResponseBodyLimit(maxResponseBytes).
+			SetHeader("User-Agent", "buergerkoffer-syncd-agent/"+syncproto.Version).
+			SetRetryCount(retries).
+			SetRetryWaitTime(cfg.RetryWait).
+			SetRetryMaxWaitTime(cfg.RetryMaxWait).
+			SetRetryAfter(retryAfterHeader).
+			AddRetryCondition(shouldRetry).
+			AddRetryHook(discardRetried(retries))
+		if cfg.Token != "" {
+			r.SetAuthToken(cfg.Token)
+		}
+		return r
+	}
+	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount, wait: cfg.RetryWait,
+		maxWait: cfg.RetryMaxWait}, nil
+}
+
+// Close closes idle connections. The client stays usable.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// shouldRetry is the retry condition: network errors, 5xx and 429. Once a
+// condition is added, resty no longer retries errors by itself, so this
+// one answers for them too.
+func shouldRetry(resp *resty.Response, err error) bool {
+	if err != nil {
+		// resp is nil only when resty could not build the request; a
+		// refused certificate will not be accepted on the next try.
+		return resp != nil && !IsCertificate(err) && !errors.Is(err, resty.ErrResponseBodyTooLarge)
+	}
+	if resp == nil {
+		return false
+	}
+	s := resp.StatusCode()
+	return s == http.StatusTooManyRequests || s >= 500
+}
+
+// discardRetried returns a retry hook that closes the body of an answer
+// that is going to be retried: streamed answers (SetDoNotParseResponse)
+// would otherwise hold their connection. Attempts count from 1 and the
+// hook runs for the last one too, whose body is left to the caller.
+func discardRetried(retries int) resty.OnRetryFunc {
+	return func(resp *resty.Response, _ error) {
+		if resp == nil || resp.RawResponse == nil || resp.Request == nil || resp.Request.Attempt > retries {
+			return
+		}
+		if rc := resp.RawBody(); rc != nil {
+			_, _ = io.Copy(io.Discard, io.LimitReader(rc, 64<<10))
+			_ = rc.Close()
+		}
+	}
+}
+
+// retryAfterHeader honours a server's Retry-After (seconds or an HTTP
+// date); 0 lets resty use its backoff.
+func retryAfterHeader(_ *resty.Client, resp *resty.Response) (time.Duration, error) {
+	if resp == nil || resp.RawResponse == nil {
+		return 0, nil
+	}
+	return parseRetryAfter(resp.Header().Get("Retry-After"), time.Now()), nil
+}
+
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// restyLogger passes resty's messages to slog at debug level. They carry
+// method, URL and error, never headers.
+type restyLogger struct{ log *slog.Logger }
+
+func (l restyLogger) Errorf(format string, v ...any) {
+	l.log.Debug("http: " + fmt.Sprintf(format, v...))
+}
+func (l restyLogger) Warnf(format string, v ...any) {
+	l.log.Debug("http: " + fmt.Sprintf(format, v...))
+}
+func (l restyLogger) Debugf(format string, v ...any) {
+	l.log.Debug("http: " + fmt.Sprintf(format, v...))
+}
+
+// tenantPath returns /v1/tenants/T/rest with T escaped.
+func tenantPath(tenant, rest string) string {
+	return "/" + syncproto.Version + "/tenants/" + url.PathEscape(tenant) + "/" + rest
+}
+
+// httpError turns a non-2xx answer into an *HTTPError.
+func httpError(status int, header http.Header, body []byte) *HTTPError {
+	var e syncproto.Error
+	_ = json.Unmarshal(body, &e)
+	he := &HTTPError{Status: status, Message: errorMessage(body, e.Error)}
+	if status == http.StatusTooManyRequests || status >= 500 {
+		he.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+	}
+	return he
+}
+
+// check returns the error of a finished request: the transport's, or an
+// *HTTPError for a non-2xx status.
+func check(op string, resp *resty.Response, err error) error {
+	if err != nil {
+		return fmt.Errorf("agent: %s: %w", op, err)
+	}
+	if resp.IsError() || resp.StatusCode() < 200 || resp.StatusCode() > 299 {
+		return fmt.Errorf("agent: %s: %w", op, httpError(resp.StatusCode(), resp.Header(), resp.Body()))
+	}
+	return nil
+}
+
+// postJSON sends in as JSON and decodes the answer into out.
+func (c *Client) postJSON(ctx context.Context, op, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("agent: %s: %w", op, err)
+	}
+	if len(body) > syncproto.MaxBodyBytes {
+		return fmt.Errorf("agent: %s: body of %d bytes: %w", op, len(body), ErrTooLarge)
+	}
+	resp, err := c.r.R().SetContext(ctx).
+		SetHeader("Content-Type", "application/json").
+		SetHeader("Accept", "application/json").
+		SetBody(body).
+		Post(path)
+	if err := check(op, resp, err); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(resp.Body(), out); err != nil {
+		return fmt.Errorf("agent: %s: answer: %w: %w", op, ErrProtocol, err)
+	}
+	return nil
+}
+
+// Health asks GET /v1/health.
+func (c *Client) Health(ctx context.Context) (syncproto.Health, error) {
+	return c.health(ctx, c.r)
+}
+
+// probe is Health with one attempt: the loop's "is the network back?".
+func (c *Client) probe(ctx context.Context) error {
+	_, err := c.health(ctx, c.once)
+	return err
+}
+
+func (c *Client) health(ctx context.Context, r *resty.Client) (syncproto.Health, error) {
+	var h syncproto.Health
+	resp, err := r.R().SetContext(ctx).SetHeader("Accept", "application/json").Get("/" + syncproto.Version + "/health")
+	if err := check("health", resp, err); err != nil {
+		return h, err
+	}
+	if err := json.Unmarshal(resp.Body(), &h); err != nil {
+		return h, fmt.Errorf("agent: health: %w: %w", ErrProtocol, err)
+	}
+	return h, nil
+}
+
+// Enrol redeems a one-time enrolment code (POST /v1/enrol).
+func (c *Client) Enrol(ctx context.Context, req syncproto.EnrolRequest) (syncproto.EnrolResponse, error) {
+	var res syncproto.EnrolResponse
+	if err := c.postJSON(ctx, "enrol", "/"+syncproto.Version+"/enrol", req, &res); err != nil {
+		return res, err
+	}
+	if res.Token == "" || res.Tenant == "" {
+		return res, fmt.Errorf("agent: enrol: %w: no token or tenant in the answer", ErrProtocol)
+	}
+	return res, nil
+}
+
+// Push sends one batch of changes. The answer has one result per change,
+// in order; anything else is ErrProtocol. Pushing a batch again is
+// harmless: the server answers duplicate for what it has.
+func (c *Client) Push(ctx context.Context, tenant string, req syncproto.PushRequest) (syncproto.PushResponse, error) {
+	var res syncproto.PushResponse
+	if len(req.Changes) > syncproto.MaxPushChanges {
+		return res, fmt.Errorf("agent: push: %d changes: %w", len(req.Changes), ErrTooLarge)
+	}
+	if req.Changes == nil {
+		req.Changes = []syncproto.Change{}
+	}
+	if err := c.postJSON(ctx, "push", tenantPath(tenant, "push"), req, &res); err != nil {
+		return res, err
+	}
+	if len(res.Results) != len(req.Changes) {
+		return res, fmt.Errorf("agent: push: %w: %d results for %d changes", ErrProtocol, len(res.Results), len(req.Changes))
+	}
+	for i, r := range res.Results {
+		if r.ID != req.Changes[i].ID {
+			return res, fmt.Errorf("agent: push: %w: result %d is for another change", ErrProtocol, i)
+		}
+		switch r.Status {
+		case syncproto.StatusApplied, syncproto.StatusDuplicate, syncproto.StatusRetry, syncproto.StatusRejected:
+		default:
+			return res, fmt.Errorf("agent: push: %w: unknown status %q", ErrProtocol, r.Status)
+		}
+	}
+	return res, nil
+}
+
+// Pull streams one page of the tenant's feed after seq after: fn gets the
+// Page line, each Entry line and the End line, as they arrive. A stream
+// that stops before its End line returns an error wrapping ErrTruncated;
+// whatever fn committed until then stays committed. An error from fn ends
+// the pull and is returned wrapped.
+func (c *Client) Pull(ctx context.Context, tenant string, after int64, limit int, fn func(line syncproto.PullLine) error) error {
+	if limit <= 0 {
+		limit = syncproto.DefaultPullLimit
+	}
+	limit = min(limit, syncproto.MaxPullLimit)
+	resp, err := c.r.R().SetContext(ctx).
+		SetHeader("Accept", "application/x-ndjson").
+		SetQueryParam("after", strconv.FormatInt(after, 10)).
+		SetQueryParam("limit", strconv.Itoa(limit)).
+		SetDoNotParseResponse(true).
+		Get(tenantPath(tenant, "pull"))
+	if err != nil {
+		if resp != nil && resp.RawResponse != nil {
+			resp.RawResponse.Body.Close()
+		}
+		return fmt.Errorf("agent: pull: %w", err)
+	}
+	body := resp.RawBody()
+	defer body.Close()
+	if s := resp.StatusCode(); s < 200 || s > 299 {
+		msg, _ := io.ReadAll(io.LimitReader(body, 64<<10))
+		return fmt.Errorf("agent: pull: %w", httpError(s, resp.Header(), msg))
+	}
+	dec := json.NewDecoder(body)
+	var (
+		n       int
+		lastSeq = after
+		sawPage bool
+	)
+	for {
+		var line syncproto.PullLine
+		if err := dec.Decode(&line); err != nil {
+			var se *json.SyntaxError
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &se) || errors.As(err, &te) {
+				return fmt.Errorf("agent: pull: line %d: %w: %w", n+1, ErrProtocol, err)
+			}
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("agent: pull after %d: %w (%d lines)", after, ErrTruncated, n)
+			}
+			return fmt.Errorf("agent: pull after %d: %w (%d lines): %w", after, ErrTruncated, n, err)
+		}
+		n++
+		switch {
+		case line.Page != nil:
+			if sawPage || lastSeq != after {
+				return fmt.Errorf("agent: pull: line %d: %w: page line after the start", n, ErrProtocol)
+			}
+			sawPage = true
+		case line.Entry != nil:
+			if line.Entry.Seq <= lastSeq {
+				return fmt.Errorf("agent: pull: line %d: %w: seq %d after %d", n, ErrProtocol, line.Entry.Seq, lastSeq)
+			}
+			lastSeq = line.Entry.Seq
+		case line.End != nil:
+			if line.End.LastSeq < lastSeq {
+				return fmt.Errorf("agent: pull: %w: end at seq %d before entry %d", ErrProtocol, line.End.LastSeq, lastSeq)
+			}
+		default:
+			return fmt.Errorf("agent: pull: line %d: %w: empty line", n, ErrProtocol)
+		}
+		if err := fn(line); err != nil {
+			return fmt.Errorf("agent: pull: %w", err)
+		}
+		if line.End != nil {
+			return nil
+		}
+	}
+}
+
+// UploadAttachment uploads an attachment's sealed bytes, resumably: it
+// asks the server how much it holds (HEAD; 404 is nothing) and sends the
+// rest from there in PATCHes of at most syncproto.MaxChunkBytes. A PATCH
+// is never sent again blindly: after a broken connection, a 5xx or 429
+// (retried like every request, with backoff) and after a 409 the client
+// asks the server's offset again and goes on from there. So a 5 MB upload
+// cut at 4 MB sends only the last MB again, in this call or, if it gave
+// up, in the next. sha is the attachment's address, recordID its record.
+func (c *Client) UploadAttachment(ctx context.Context, tenant, sha, recordID string, data []byte) error {
+	if len(data) > syncproto.MaxAttachmentBytes {
+		return fmt.Errorf("agent: upload %s: %d bytes: %w", sha, len(data), ErrTooLarge)
+	}
+	sum := sha256.Sum256(data)
+	sealed := hex.EncodeToString(sum[:])
+	path := tenantPath(tenant, "attachments/"+url.PathEscape(sha))
+	size := int64(len(data))
+	off, err := c.uploadOffset(ctx, path)
+	if err != nil {
+		return fmt.Errorf("agent: upload %s: %w", sha, err)
+	}
+	// Failures in a row without progress: retryable ones up to the
+	// client's retry count, offset conflicts up to maxConflicts.
+	const maxConflicts = 5
+	failures, conflicts := 0, 0
+	sent := false
+	for off < size || (size == 0 && !sent) {
+		if off > size {
+			return fmt.Errorf("agent: upload %s: %w: server holds %d of %d bytes", sha, ErrProtocol, off, size)
+		}
+		end := min(off+syncproto.MaxChunkBytes, size)
+		next, err := c.patch(ctx, path, off, size, sealed, recordID, data[off:end])
+		sent = true
+		switch {
+		case err == nil:
+			if next <= off && end > off {
+				return fmt.Errorf("agent: upload %s: %w: offset did not move from %d", sha, ErrProtocol, off)
+			}
+			off, failures, conflicts = next, 0, 0
+			continue
+		case StatusOf(err) == http.StatusConflict:
+			// The server has more or less than we thought (a PATCH cut
+			// short, or one that arrived twice).
+			if conflicts++; conflicts > maxConflicts {
+				return fmt.Errorf("agent: upload %s: %w", sha, err)
+			}
+		case ctx.Err() == nil && (IsNetwork(err) || StatusOf(err) == http.StatusTooManyRequests || StatusOf(err) >= 500):
+			if failures++; failures > c.retries {
+				return fmt.Errorf("agent: upload %s: %w", sha, err)
+			}
+			if err := c.sleep(ctx, failures, retryAfter(err)); err != nil {
+				return fmt.Errorf("agent: upload %s: %w", sha, err)
+			}
+		default:
+			return fmt.Errorf("agent: upload %s: %w", sha, err)
+		}
+		if off, err = c.uploadOffset(ctx, path); err != nil {
+			return fmt.Errorf("agent: upload %s: %w", sha, err)
+		}
+	}
+	return nil
+}
+
+// sleep waits before the n-th retry: capped exponential backoff with
+// jitter, or the server's Retry-After within the same bounds.
+func (c *Client) sleep(ctx context.Context, n int, hint time.Duration) error {
+	d := c.maxWait
+	if n-1 < 30 {
+		if v := c.wait << max(n-1, 0); v > 0 && v < d {
+			d = v
+		}
+	}
+	d = d/2 + rand.N(d/2+1)
+	if hint > 0 {
+		d = min(max(hint, c.wait), c.maxWait)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// uploadOffset asks how many bytes of an upload the server holds.
+func (c *Client) uploadOffset(ctx context.Context, path string) (int64, error) {
+	resp, err := c.r.R().SetContext(ctx).Head(path)
+	if err == nil && resp.StatusCode() == http.StatusNotFound {
+		return 0, nil
+	}
+	if err := check("upload offset", resp, err); err != nil {
+		return 0, err
+	}
+	v := resp.Header().Get(syncproto.HeaderUploadOffset)
+	if v == "" {
+		return 0, nil
+	}
+	off, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || off < 0 {
+		return 0, fmt.Errorf("agent: upload offset: %w: %s %q", ErrProtocol, syncproto.HeaderUploadOffset, v)
+	}
+	return off, nil
+}
+
+// patch sends one chunk at off, in one attempt, and returns the server's
+// new offset.
+func (c *Client) patch(ctx context.Context, path string, off, size int64, sealed, recordID string, chunk []byte) (int64, error) {
+	resp, err := c.once.R().SetContext(ctx).
+		SetHeader("Content-Type", "application/offset+octet-stream").
+		SetHeader(syncproto.HeaderUploadOffset, strconv.FormatInt(off, 10)).
+		SetHeader(syncproto.HeaderUploadLength, strconv.FormatInt(size, 10)).
+		SetHeader(syncproto.HeaderUploadSHA256, sealed).
+		SetHeader(syncproto.HeaderRecordID, recordID).
+		SetBody(chunk).
+		Patch(path)
+	if err := check("upload", resp, err); err != nil {
+		return 0, err
+	}
+	if v := resp.Header().Get(syncproto.HeaderUploadOffset); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("agent: upload: %w: %s %q", ErrProtocol, syncproto.HeaderUploadOffset, v)
+		}
+		return n, nil
+	}
+	return off + int64(len(chunk)), nil
+}
+
+// DownloadAttachment fetches an attachment's sealed bytes.
+func (c *Client) DownloadAttachment(ctx context.Context, tenant, sha string) ([]byte, error) {
+	resp, err := c.r.R().SetContext(ctx).
+		SetResponseBodyLimit(syncproto.MaxAttachmentBytes).
+		Get(tenantPath(tenant, "attachments/"+url.PathEscape(sha)))
+	if err := check("download "+sha, resp, err); err != nil {
+		return nil, err
+	}
+	return resp.Body(), nil
+}

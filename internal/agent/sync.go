@@ -1,0 +1,345 @@
+package agent
+
+// One sync: upload the attachments that changes wait for, push the
+// outbox, pull the feed. Each step streams: a batch, a chunk, one
+// attachment at a time, so the agent stays small whatever the backlog.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/syncproto"
+)
+
+// Report says what one sync did.
+type Report struct {
+	Pushed     int   // changes the server applied
+	Duplicates int   // changes the server had already (a retried push)
+	Retried    int   // changes the server wants again later (they stay pending)
+	Rejected   int   // changes the server refused for good (set aside with the reason)
+	Conflicts  int   // conflicts the server found merging the pushed changes
+	Pulled     int   // feed entries applied
+	Uploaded   int   // attachments the server now holds in full
+	Bytes      int64 // sealed bytes of the attachments uploaded
+	Duration   time.Duration
+}
+
+// Phases of sync_state's phase.
+const (
+	PhaseIdle      = "idle"
+	PhaseUploading = "uploading"
+	PhasePushing   = "pushing"
+	PhasePulling   = "pulling"
+	PhaseBackoff   = "backoff"
+	PhaseRevoked   = "revoked"
+)
+
+// SyncOnce runs one sync now: upload pending attachments, push the
+// outbox, pull the feed. A step that fails for a reason of its own (a 5xx,
+// one refused attachment) does not keep the others from running; one that
+// means the server cannot be reached or will not talk to this device
+// (network, 401, 403) ends the sync. The first error is returned, and
+// recorded for the app in plain German. SyncOnce and Run may be called
+// concurrently; syncs do not overlap.
+func (a *Agent) SyncOnce(ctx context.Context) (Report, error) {
+	e, err := a.local.Enrolment(ctx)
+	if err != nil {
+		if errors.Is(err, store.ErrNotEnrolled) {
+			a.setState(ctx, map[string]string{store.StatePhase: PhaseIdle, store.StateOnline: "false",
+				store.StateLastError: Describe(err)})
+			return Report{}, fmt.Errorf("agent: %w", err)
+		}
+		return Report{}, local("enrolment", err)
+	}
+	return a.syncOnce(ctx, e)
+}
+
+func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error) {
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	start := a.now()
+	rep := Report{}
+	c, err := a.clientFor(e)
+	if err != nil {
+		a.finish(ctx, start, &rep, err)
+		return rep, err
+	}
+	s := &syncRun{a: a, c: c, tenant: e.Tenant, rep: &rep}
+	count, size, perr := a.local.Pending(ctx)
+	if perr != nil {
+		a.log.Warn("agent: pending", "err", perr)
+	}
+	s.total = count
+	a.setState(ctx, map[string]string{
+		store.StatePhase:        PhaseUploading,
+		store.StateLastAttempt:  fmtTime(start),
+		store.StateNextAttempt:  "",
+		store.StatePendingCount: strconv.FormatInt(count, 10),
+		store.StatePendingBytes: strconv.FormatInt(size, 10),
+		store.StateProgressDone: "0",
+		store.StateProgressAll:  strconv.FormatInt(count, 10),
+	})
+	var first error
+	for _, step := range []struct {
+		phase string
+		run   func(context.Context) error
+	}{
+		{PhaseUploading, s.upload},
+		{PhasePushing, s.push},
+		{PhasePulling, s.pull},
+	} {
+		if step.phase == PhasePulling && a.cfg.NoPull {
+			continue
+		}
+		if step.phase != PhaseUploading {
+			a.setState(ctx, map[string]string{store.StatePhase: step.phase})
+		}
+		err := step.run(ctx)
+		if err == nil {
+			continue
+		}
+		if first == nil {
+			first = err
+		}
+		if ends(ctx, err) {
+			break
+		}
+		a.log.Warn("agent: sync step failed, going on", "step", step.phase, "err", err)
+	}
+	a.finish(ctx, start, &rep, first)
+	return rep, first
+}
+
+// ends reports whether err ends the sync rather than just its step.
+func ends(ctx context.Context, err error) bool {
+	return ctx.Err() != nil || IsNetwork(err) || IsUnauthorized(err) || IsForbidden(err) || IsCertificate(err)
+}
+
+// finish records the outcome of a sync for the app.
+func (a *Agent) finish(ctx context.Context, start time.Time, rep *Report, err error) {
+	rep.Duration = a.now().Sub(start)
+	kv := map[string]string{store.StatePhase: PhaseIdle, store.StateLastError: Describe(err)}
+	if count, size, perr := a.local.Pending(ctx); perr == nil {
+		kv[store.StatePendingCount] = strconv.FormatInt(count, 10)
+		kv[store.StatePendingBytes] = strconv.FormatInt(size, 10)
+	}
+	switch {
+	case err == nil:
+		kv[store.StateOnline] = "true"
+		kv[store.StateLastSuccess] = fmtTime(a.now())
+	case IsUnauthorized(err):
+		kv[store.StateOnline] = "true"
+		kv[store.StatePhase] = PhaseRevoked
+	case IsNetwork(err) || IsCertificate(err):
+		kv[store.StateOnline] = "false"
+	case StatusOf(err) != 0:
+		kv[store.StateOnline] = "true"
+	}
+	if ctx.Err() != nil {
+		// Stopped, not failed: leave last_error as it was.
+		delete(kv, store.StateLastError)
+		ctx = context.WithoutCancel(ctx)
+	}
+	a.setState(ctx, kv)
+	if err != nil {
+		a.log.Warn("agent: sync failed", "err", err, "took", rep.Duration)
+		return
+	}
+	a.log.Debug("agent: synced", "pushed", rep.Pushed, "duplicates", rep.Duplicates, "retried", rep.Retried,
+		"rejected", rep.Rejected, "conflicts", rep.Conflicts, "pulled", rep.Pulled, "uploaded", rep.Uploaded,
+		"bytes", rep.Bytes, "took", rep.Duration)
+}
+
+// syncRun is the state of one sync.
+type syncRun struct {
+	a      *Agent
+	c      *Client
+	tenant string
+	rep    *Report
+	total  int64 // pending changes at the start
+	done   int64 // of which the server answered for good
+}
+
+// upload sends every attachment not yet at the server, one at a time. An
+// attachment the server refuses (a 4xx but 401/403/429) is skipped for
+// this round: the change that needs it waits (retry), the others go on.
+func (s *syncRun) upload(ctx context.Context) error {
+	var first error
+	err := s.a.local.PendingUploads(ctx, func(u store.Upload) error {
+		data, err := s.a.local.UploadData(ctx, u.SHA256)
+		if errors.Is(err, store.ErrShredded) || errors.Is(err, store.ErrNotFound) {
+			return nil // gone since it was listed
+		}
+		if err != nil {
+			return local("upload data", err)
+		}
+		if err := s.c.UploadAttachment(ctx, s.tenant, u.SHA256, u.RecordID, data); err != nil {
+			if ends(ctx, err) || StatusOf(err) == 429 {
+				return err
+			}
+			s.a.log.Warn("agent: attachment not uploaded", "sha256", u.SHA256, "err", err)
+			if first == nil {
+				first = err
+			}
+			return nil
+		}
+		s.rep.Bytes += int64(len(data))
+		if err := s.a.local.MarkUploaded(ctx, u.SHA256); err != nil {
+			return local("mark uploaded", err)
+		}
+		s.rep.Uploaded++
+		return nil
+	})
+	if err != nil {
+		var le *localError
+		if errors.As(err, &le) || StatusOf(err) != 0 || IsNetwork(err) || ctx.Err() != nil || IsCertificate(err) {
+			return err
+		}
+		return local("pending uploads", err)
+	}
+	return first
+}
+
+// push sends the outbox in batches until it is empty, or until a batch
+// moved nothing (every change retry or rejected): the next round tries
+// again, this one does not spin. A batch over the server's size limit is
+// halved.
+func (s *syncRun) push(ctx context.Context) error {
+	batch := s.a.cfg.PushBatch
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		req, err := s.a.local.NextPush(ctx, batch)
+		if err != nil {
+			return local("next push", err)
+		}
+		if len(req.Changes) == 0 {
+			return nil
+		}
+		res, err := s.c.Push(ctx, s.tenant, req)
+		if IsTooLarge(err) && len(req.Changes) > 1 {
+			batch = max(1, len(req.Changes)/2)
+			s.a.log.Debug("agent: push batch too large, halving", "batch", batch)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.a.local.AckPush(ctx, req, res); err != nil {
+			return local("ack push", err)
+		}
+		moved := 0
+		for _, r := range res.Results {
+			switch r.Status {
+			case syncproto.StatusApplied:
+				s.rep.Pushed++
+				moved++
+			case syncproto.StatusDuplicate:
+				s.rep.Duplicates++
+				moved++
+			case syncproto.StatusRetry:
+				s.rep.Retried++
+			case syncproto.StatusRejected:
+				s.rep.Rejected++
+				s.done++
+			}
+			s.rep.Conflicts += r.Conflicts
+		}
+		s.done += int64(moved)
+		s.total = max(s.total, s.done) // the clerk kept writing meanwhile
+		s.a.setState(ctx, map[string]string{store.StateProgressDone: strconv.FormatInt(s.done, 10),
+			store.StateProgressAll: strconv.FormatInt(s.total, 10)})
+		if moved == 0 {
+			s.a.log.Debug("agent: push batch moved nothing, stopping for this round",
+				"retry", len(res.Results)-countStatus(res, syncproto.StatusRejected),
+				"rejected", countStatus(res, syncproto.StatusRejected))
+			return nil
+		}
+	}
+}
+
+func countStatus(res syncproto.PushResponse, status string) int {
+	n := 0
+	for _, r := range res.Results {
+		if r.Status == status {
+			n++
+		}
+	}
+	return n
+}
+
+// pull reads pages from the checkpoint until the server has no more. A
+// page is applied in chunks as it streams in, each chunk with its last
+// seq as the new checkpoint, so a page is never held whole and a pull cut
+// short keeps what it applied.
+func (s *syncRun) pull(ctx context.Context) error {
+	after, err := s.a.local.Checkpoint(ctx)
+	if err != nil {
+		return local("checkpoint", err)
+	}
+	for {
+		var (
+			page    syncproto.Page
+			chunk   = make([]syncproto.Entry, 0, s.a.cfg.PullChunk)
+			applied = after // the checkpoint committed so far
+			end     *syncproto.End
+		)
+		apply := func(lastSeq int64) error {
+			if len(chunk) == 0 && lastSeq <= applied {
+				return nil
+			}
+			if err := s.a.local.ApplyPull(ctx, page, chunk, lastSeq); err != nil {
+				return local("apply pull", err)
+			}
+			s.rep.Pulled += len(chunk)
+			applied = lastSeq
+			clear(chunk)
+			chunk = chunk[:0]
+			return nil
+		}
+		err := s.c.Pull(ctx, s.tenant, after, s.a.cfg.PullLimit, func(line syncproto.PullLine) error {
+			switch {
+			case line.Page != nil:
+				page = *line.Page
+			case line.Entry != nil:
+				chunk = append(chunk, *line.Entry)
+				if len(chunk) >= s.a.cfg.PullChunk {
+					return apply(chunk[len(chunk)-1].Seq)
+				}
+			case line.End != nil:
+				end = line.End
+				return apply(line.End.LastSeq)
+			}
+			return nil
+		})
+		if err != nil {
+			// A stream cut short keeps what was applied, and the entries
+			// that arrived whole; the next pull resumes after them.
+			if errors.Is(err, ErrTruncated) && len(chunk) > 0 && ctx.Err() == nil {
+				if aerr := apply(chunk[len(chunk)-1].Seq); aerr != nil {
+					return errors.Join(err, aerr)
+				}
+			}
+			return err
+		}
+		if !end.More {
+			return nil
+		}
+		if end.LastSeq <= after {
+			return fmt.Errorf("agent: pull: %w: more pages announced but the checkpoint stays at %d", ErrProtocol, after)
+		}
+		after = end.LastSeq
+	}
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

@@ -1,0 +1,169 @@
+package agent
+
+// The HTTP transport under the client: the pinned CA, and a watchdog that
+// ends an attempt once no byte has moved for a while. A total deadline per
+// request would cut a large pull or upload on a slow mobile link; a stall
+// deadline only cuts connections that are dead.
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+	"time"
+)
+
+// newHTTPClient builds the http.Client of a Client from cfg.
+func newHTTPClient(cfg ClientConfig) (*http.Client, error) {
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		*hc = *cfg.HTTPClient
+	}
+	base := hc.Transport
+	if cfg.CAPEM != "" {
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM([]byte(cfg.CAPEM)) {
+			return nil, errors.New("agent: client: the CA certificate is not valid PEM")
+		}
+		var tr *http.Transport
+		switch t := base.(type) {
+		case nil:
+			tr = defaultTransport()
+		case *http.Transport:
+			tr = t.Clone()
+		default:
+			return nil, fmt.Errorf("agent: client: cannot pin a CA on a %T transport", base)
+		}
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if tr.TLSClientConfig != nil {
+			tc = tr.TLSClientConfig.Clone()
+		}
+		// Pinning: the pool holds the enrolment's CA and nothing else.
+		tc.RootCAs = pool
+		tr.TLSClientConfig = tc
+		base = tr
+	} else if base == nil {
+		base = defaultTransport()
+	}
+	hc.Transport = &stallTransport{next: base, timeout: cfg.Timeout}
+	// Redirects are not part of the protocol; the token stays with the
+	// server the device was enrolled with.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return hc, nil
+}
+
+func defaultTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	tr.MaxIdleConnsPerHost = 4
+	return tr
+}
+
+// stallTransport cancels an attempt (with cause errStalled) once neither
+// the request body nor the response body has moved a byte for timeout,
+// and while the server thinks about its answer for that long.
+type stallTransport struct {
+	next    http.RoundTripper
+	timeout time.Duration
+}
+
+func (t *stallTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(req.Context())
+	w := newWatchdog(t.timeout, func() { cancel(errStalled) })
+	r2 := req.Clone(ctx)
+	if req.Body != nil && req.Body != http.NoBody {
+		r2.Body = &progressReader{rc: req.Body, w: w}
+		if req.GetBody != nil {
+			r2.GetBody = func() (io.ReadCloser, error) {
+				b, err := req.GetBody()
+				if err != nil {
+					return nil, err
+				}
+				return &progressReader{rc: b, w: w}, nil
+			}
+		}
+	}
+	resp, err := t.next.RoundTrip(r2)
+	if err != nil {
+		w.stop()
+		cancel(nil)
+		return nil, err
+	}
+	w.kick()
+	resp.Body = &progressReader{rc: resp.Body, w: w, done: func() { w.stop(); cancel(nil) }}
+	return resp, nil
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// transport underneath.
+func (t *stallTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// watchdog calls fire once timeout passed since the last kick. Kicks are
+// one atomic store; the timer re-arms itself for the time left.
+type watchdog struct {
+	timeout time.Duration
+	last    atomic.Int64 // unix nanoseconds of the last progress
+	stopped atomic.Bool
+	timer   *time.Timer
+	fire    func()
+}
+
+func newWatchdog(timeout time.Duration, fire func()) *watchdog {
+	w := &watchdog{timeout: timeout, fire: fire}
+	w.kick()
+	// Armed only once w.timer is set: check re-arms it.
+	w.timer = time.AfterFunc(time.Hour, w.check)
+	w.timer.Reset(timeout)
+	return w
+}
+
+func (w *watchdog) kick() { w.last.Store(time.Now().UnixNano()) }
+
+func (w *watchdog) check() {
+	if w.stopped.Load() {
+		return
+	}
+	idle := time.Since(time.Unix(0, w.last.Load()))
+	if idle >= w.timeout {
+		w.fire()
+		return
+	}
+	w.timer.Reset(w.timeout - idle)
+}
+
+func (w *watchdog) stop() {
+	w.stopped.Store(true)
+	w.timer.Stop()
+}
+
+// progressReader kicks the watchdog on every read that moves bytes.
+type progressReader struct {
+	rc   io.ReadCloser
+	w    *watchdog
+	done func()
+	once atomic.Bool
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.rc.Read(b)
+	if n > 0 {
+		p.w.kick()
+	}
+	return n, err
+}
+
+func (p *progressReader) Close() error {
+	err := p.rc.Close()
+	if p.done != nil && p.once.CompareAndSwap(false, true) {
+		p.done()
+	}
+	return err
+}
