@@ -20,7 +20,12 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"audit": {"verify a field store's audit chain", runAudit},
+	"audit":  {"verify a field store's audit chain", runAudit},
+	"serve":  {"run the central sync server", runServe},
+	"agent":  {"run the laptop's sync agent; enroll; sync once; status", runAgent},
+	"admin":  {"operate the central server: tenants, enrolment codes, devices, revocation", runAdmin},
+	"export": {"canonical dump of a field store or a server tenant", runExport},
+	"bench":  {"load generator and benchmark of the whole sync path", runBench},
 }
 
 func main() {

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/server"
+)
+
+const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
+
+  tenant-add ID NAME          create a tenant (a town) and its server key pair
+  tenants                     list tenants
+  enrol --tenant T [--ttl D]  issue a one-time enrolment code for a laptop
+  devices --tenant T          list the tenant's laptops
+  revoke DEVICE-ID            revoke a laptop (lost or stolen): its token stops working at once
+  appointment --tenant T --visit V --at TIME --service S [--minutes N] [--name NAME]
+                              book an appointment centrally (it reaches the laptops by sync)`
+
+// runAdmin implements `syncd admin`: what an operator of the central server
+// does by hand, on the server's database.
+func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, adminUsage)
+		return 2
+	}
+	sub := args[0]
+	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "central.db", "server database (SQLite file)")
+	masterKey := fs.String("master-key", "", "server master key file (default: <db>.key)")
+	tenant := fs.String("tenant", "", "tenant id")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long an enrolment code stays valid")
+	visit := fs.String("visit", "", "visit id")
+	at := fs.String("at", "", "appointment start (RFC 3339)")
+	service := fs.String("service", "", "service id from the catalog")
+	minutes := fs.Int("minutes", 15, "appointment length")
+	name := fs.String("name", "", "citizen's name (personal data: sealed)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey})
+	if err != nil {
+		fmt.Fprintf(stderr, "syncd admin: %v\n", err)
+		return 2
+	}
+	defer srv.Close()
+	fail := func(err error) int {
+		fmt.Fprintf(stderr, "syncd admin %s: %v\n", sub, err)
+		return 2
+	}
+	needTenant := func() bool {
+		if *tenant == "" {
+			fmt.Fprintf(stderr, "syncd admin %s: --tenant is required\n", sub)
+			return false
+		}
+		return true
+	}
+	switch sub {
+	case "tenant-add":
+		if fs.NArg() < 1 {
+			fmt.Fprintln(stderr, adminUsage)
+			return 2
+		}
+		n := strings.Join(fs.Args()[1:], " ")
+		if n == "" {
+			n = fs.Arg(0)
+		}
+		if err := srv.CreateTenant(ctx, fs.Arg(0), n); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "tenant %s created\n", fs.Arg(0))
+	case "tenants":
+		ts, err := srv.Tenants(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		for _, t := range ts {
+			fmt.Fprintf(stdout, "%s\t%s\n", t.ID, t.Name)
+		}
+	case "enrol", "enroll":
+		if !needTenant() {
+			return 2
+		}
+		code, err := srv.IssueEnrolment(ctx, *tenant, *ttl)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, code)
+	case "devices":
+		if !needTenant() {
+			return 2
+		}
+		ds, err := srv.Devices(ctx, *tenant)
+		if err != nil {
+			return fail(err)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tENROLLED\tLAST SEEN\tREVOKED")
+		for _, d := range ds {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, fmtWhen(d.EnrolledAt), fmtWhen(d.LastSeenAt), fmtWhen(d.RevokedAt))
+		}
+		tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			fmt.Fprintln(stderr, adminUsage)
+			return 2
+		}
+		if err := srv.Revoke(ctx, fs.Arg(0)); err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "device %s revoked\n", fs.Arg(0))
+	case "appointment":
+		if !needTenant() {
+			return 2
+		}
+		start, err := time.Parse(time.RFC3339, *at)
+		if err != nil || *visit == "" || *service == "" {
+			return fail(fmt.Errorf("--visit, --service and --at (RFC 3339) are required"))
+		}
+		a := domain.Appointment{VisitID: *visit, StartsAt: start, Minutes: *minutes, ServiceID: *service,
+			Status: domain.AppointmentBooked, CitizenName: *name}
+		res, err := srv.Central(ctx, *tenant, server.CentralChange{RecordType: domain.TypeAppointment, Op: "create",
+			BaseVersion: -1, Set: nonEmptyFields(a.Fields()), Clerk: "admin"})
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "appointment booked (change %s, seq %d)\n", res.ID, res.Seq)
+	default:
+		fmt.Fprintln(stderr, adminUsage)
+		return 2
+	}
+	return 0
+}
+
+func fmtWhen(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func nonEmptyFields(f domain.Fields) domain.Fields {
+	out := domain.Fields{}
+	for k, v := range f {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}

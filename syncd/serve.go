@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/server"
+)
+
+// runServe implements `syncd serve`: the town's central sync server.
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "central.db", "server database (SQLite file)")
+	listen := fs.String("listen", "127.0.0.1:8470", "address to listen on")
+	masterKey := fs.String("master-key", "", "file with the server master key (default: <db>.key, created if missing)")
+	cert := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS only")
+	key := fs.String("tls-key", "", "TLS private key (PEM)")
+	tenant := fs.String("tenant", "", "create this tenant at start if it does not exist (id)")
+	tenantName := fs.String("tenant-name", "", "display name of --tenant")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if (*cert == "") != (*key == "") {
+		fmt.Fprintln(stderr, "syncd serve: --tls-cert and --tls-key go together")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, Log: log})
+	if err != nil {
+		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
+		return 2
+	}
+	defer srv.Close()
+	if *tenant != "" {
+		if err := ensureTenant(ctx, srv, *tenant, *tenantName); err != nil {
+			fmt.Fprintf(stderr, "syncd serve: %v\n", err)
+			return 2
+		}
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
+		return 2
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // a slow mobile upload of a push batch
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if *cert != "" {
+		scheme = "https"
+	}
+	// The address line is what scripts and tests wait for.
+	fmt.Fprintf(stdout, "syncd serve: listening on %s://%s\n", scheme, ln.Addr())
+	done := make(chan error, 1)
+	go func() {
+		if *cert != "" {
+			done <- hs.ServeTLS(ln, *cert, *key)
+		} else {
+			done <- hs.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(stderr, "syncd serve: %v\n", err)
+			return 2
+		}
+	case <-ctx.Done():
+		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := hs.Shutdown(shut); err != nil {
+			fmt.Fprintf(stderr, "syncd serve: shutdown: %v\n", err)
+		}
+		<-done
+	}
+	return 0
+}
+
+func ensureTenant(ctx context.Context, srv *server.Server, id, name string) error {
+	ts, err := srv.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.ID == id {
+			return nil
+		}
+	}
+	if name == "" {
+		name = id
+	}
+	return srv.CreateTenant(ctx, id, name)
+}
