@@ -91,6 +91,9 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		rep, err := a.SyncOnce(ctx)
 		fmt.Fprintf(stdout, "%+v\n", rep)
+		if kib := selfPeakRSSKiB(); kib > 0 {
+			fmt.Fprintf(stdout, "peak_rss_kib=%d\n", kib)
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "syncd agent sync: %v\n", err)
 			return 1

@@ -395,7 +395,7 @@ func benchAgents(ctx context.Context, self string, laptops []*benchLaptop, profi
 				errs[i] = fmt.Errorf("%s: %w\n%s", l.path, err, out.String())
 				return
 			}
-			rss[i] = peakRSSMiB(cmd.ProcessState)
+			rss[i] = parsePeakRSS(out.String())
 		}(i)
 	}
 	wg.Wait()
@@ -408,4 +408,15 @@ func benchAgents(ctx context.Context, self string, laptops []*benchLaptop, profi
 
 func countRemote(ctx context.Context, st *store.Store) (int64, error) {
 	return st.RemoteChanges(ctx)
+}
+
+// parsePeakRSS reads the peak_rss_kib line `syncd agent sync` prints.
+func parsePeakRSS(out string) float64 {
+	for _, line := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(line, "peak_rss_kib="); ok {
+			n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return n / 1024
+		}
+	}
+	return 0
 }

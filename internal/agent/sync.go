@@ -283,59 +283,104 @@ func (s *syncRun) pull(ctx context.Context) error {
 		return local("checkpoint", err)
 	}
 	for {
-		var (
-			page    syncproto.Page
-			chunk   = make([]syncproto.Entry, 0, s.a.cfg.PullChunk)
-			applied = after // the checkpoint committed so far
-			end     *syncproto.End
-		)
-		apply := func(lastSeq int64) error {
-			if len(chunk) == 0 && lastSeq <= applied {
-				return nil
-			}
-			if err := s.a.local.ApplyPull(ctx, page, chunk, lastSeq); err != nil {
-				return local("apply pull", err)
-			}
-			s.rep.Pulled += len(chunk)
-			applied = lastSeq
-			clear(chunk)
-			chunk = chunk[:0]
-			return nil
-		}
-		err := s.c.Pull(ctx, s.tenant, after, s.a.cfg.PullLimit, func(line syncproto.PullLine) error {
-			switch {
-			case line.Page != nil:
-				page = *line.Page
-			case line.Entry != nil:
-				chunk = append(chunk, *line.Entry)
-				if len(chunk) >= s.a.cfg.PullChunk {
-					return apply(chunk[len(chunk)-1].Seq)
-				}
-			case line.End != nil:
-				end = line.End
-				return apply(line.End.LastSeq)
-			}
-			return nil
-		})
-		if err != nil {
-			// A stream cut short keeps what was applied, and the entries
-			// that arrived whole; the next pull resumes after them.
-			if errors.Is(err, ErrTruncated) && len(chunk) > 0 && ctx.Err() == nil {
-				if aerr := apply(chunk[len(chunk)-1].Seq); aerr != nil {
-					return errors.Join(err, aerr)
-				}
-			}
+		more, last, err := s.pullPage(ctx, after)
+		if err != nil || !more {
 			return err
 		}
-		if !end.More {
-			return nil
-		}
-		if end.LastSeq <= after {
+		if last <= after {
 			return fmt.Errorf("agent: pull: %w: more pages announced but the checkpoint stays at %d", ErrProtocol, after)
 		}
-		after = end.LastSeq
+		after = last
 	}
 }
+
+// pullJob is a chunk of a page on its way into the store.
+type pullJob struct {
+	page    syncproto.Page
+	chunk   []syncproto.Entry
+	lastSeq int64
+}
+
+// pullPage pulls one page. Decoding the stream and writing to the store
+// overlap: a goroutine applies chunk n while the next one is decoded (two
+// cores, two stages), with at most one chunk waiting between them, so
+// memory stays at a few chunks whatever the page size.
+func (s *syncRun) pullPage(ctx context.Context, after int64) (more bool, last int64, err error) {
+	var (
+		page      syncproto.Page
+		chunk     = make([]syncproto.Entry, 0, s.a.cfg.PullChunk)
+		submitted = after // the last seq handed to the writer
+		end       *syncproto.End
+		jobs      = make(chan pullJob, 1)
+		done      = make(chan struct{})
+		werr      error // the writer's error, read after done
+		failed    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		for j := range jobs {
+			if werr != nil {
+				continue // drain
+			}
+			if err := s.a.local.ApplyPull(ctx, j.page, j.chunk, j.lastSeq); err != nil {
+				werr = local("apply pull", err)
+				close(failed)
+				continue
+			}
+			s.rep.Pulled += len(j.chunk)
+		}
+	}()
+	apply := func(lastSeq int64) error {
+		if len(chunk) == 0 && lastSeq <= submitted {
+			return nil
+		}
+		select {
+		case jobs <- pullJob{page: page, chunk: chunk, lastSeq: lastSeq}:
+		case <-failed:
+			return errWriterFailed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		submitted = lastSeq
+		chunk = make([]syncproto.Entry, 0, s.a.cfg.PullChunk)
+		return nil
+	}
+	err = s.c.Pull(ctx, s.tenant, after, s.a.cfg.PullLimit, func(line syncproto.PullLine) error {
+		switch {
+		case line.Page != nil:
+			page = *line.Page
+		case line.Entry != nil:
+			chunk = append(chunk, *line.Entry)
+			if len(chunk) >= s.a.cfg.PullChunk {
+				return apply(chunk[len(chunk)-1].Seq)
+			}
+		case line.End != nil:
+			end = line.End
+			return apply(line.End.LastSeq)
+		}
+		return nil
+	})
+	// A stream cut short keeps what was applied, and the entries that
+	// arrived whole; the next pull resumes after them.
+	if err != nil && errors.Is(err, ErrTruncated) && len(chunk) > 0 && ctx.Err() == nil {
+		if aerr := apply(chunk[len(chunk)-1].Seq); aerr != nil && !errors.Is(aerr, errWriterFailed) {
+			err = errors.Join(err, aerr)
+		}
+	}
+	close(jobs)
+	<-done
+	if werr != nil {
+		return false, 0, werr
+	}
+	if err != nil {
+		return false, 0, err
+	}
+	return end.More, end.LastSeq, nil
+}
+
+// errWriterFailed stops decoding once the store refused a chunk; the
+// store's error is what the caller sees.
+var errWriterFailed = errors.New("agent: pull: store failed")
 
 func fmtTime(t time.Time) string {
 	if t.IsZero() {

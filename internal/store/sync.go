@@ -89,7 +89,10 @@ func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, e
 // AckPush records the server's answer to a push. Applied and duplicate
 // changes are pushed (with their place in the feed); rejected ones are
 // set aside with the reason; retry ones stay. Sealed cases that are now
-// wholly at the server are shredded in the same transaction.
+// wholly at the server are shredded in the same transaction. (A case is
+// sealed by a status change, which the server accepts only after every
+// earlier change of the case and so after its attachments: acknowledging
+// that change is the moment to shred.)
 func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syncproto.PushResponse) error {
 	if len(resp.Results) != len(req.Changes) {
 		return fmt.Errorf("store: ack push: %d results for %d changes", len(resp.Results), len(req.Changes))
@@ -118,8 +121,8 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 					server_seq = coalesce(server_seq, ?) WHERE id = ?`, now, r.Seq, r.ID); err != nil {
 					return err
 				}
-				if req.Changes[i].RecordType == string(domain.TypeCase) {
-					cases[req.Changes[i].RecordID] = true
+				if ch := req.Changes[i]; ch.RecordType == string(domain.TypeCase) && shreddable[ch.Plain["status"].New] {
+					cases[ch.RecordID] = true
 				}
 			case syncproto.StatusRejected:
 				reason := r.Reason
@@ -279,15 +282,19 @@ func (s *Store) ApplyPull(ctx context.Context, page syncproto.Page, entries []sy
 		}
 		var maxHLC hlc.Timestamp
 		cases := map[string]bool{}
+		known, err := s.knownIDs(ctx, tx, entries)
+		if err != nil {
+			return err
+		}
 		for i := range entries {
 			e := &entries[i]
-			if err := s.applyEntry(ctx, tx, page.ID, e, now); err != nil {
+			if err := s.applyEntry(ctx, tx, page.ID, e, now, known); err != nil {
 				return fmt.Errorf("entry %d: %w", e.Seq, err)
 			}
 			if ts, err := hlc.Parse(e.HLC); err == nil && maxHLC.Before(ts) {
 				maxHLC = ts
 			}
-			if e.RecordType == string(domain.TypeCase) {
+			if _, ok := e.State["status"]; ok && e.RecordType == string(domain.TypeCase) {
 				cases[e.RecordID] = true
 			}
 		}
@@ -335,21 +342,57 @@ func (s *Store) recvHLC(ctx context.Context, tx *sql.Tx, remote hlc.Timestamp, n
 	return nil
 }
 
-func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *syncproto.Entry, now time.Time) error {
+// pullKnown is what a chunk's entries refer to that this laptop already
+// has: its own changes, and records. Two queries per chunk instead of two
+// per entry; a record created by an earlier entry of the chunk is added as
+// it is written.
+type pullKnown struct{ own, records map[string]bool }
+
+func (s *Store) knownIDs(ctx context.Context, tx *sql.Tx, entries []syncproto.Entry) (pullKnown, error) {
+	k := pullKnown{own: map[string]bool{}, records: map[string]bool{}}
+	for start := 0; start < len(entries); start += 500 {
+		part := entries[start:min(start+500, len(entries))]
+		changeIDs, recordIDs := make([]any, len(part)), make([]any, len(part))
+		for i := range part {
+			changeIDs[i], recordIDs[i] = part[i].ID, part[i].RecordID
+		}
+		marks := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
+		for _, q := range []struct {
+			sql  string
+			args []any
+			into map[string]bool
+		}{
+			{`SELECT id FROM change_log WHERE id IN (` + marks + `)`, changeIDs, k.own},
+			{`SELECT id FROM record WHERE id IN (` + marks + `)`, recordIDs, k.records},
+		} {
+			rows, err := tx.QueryContext(ctx, q.sql, q.args...)
+			if err != nil {
+				return k, err
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return k, err
+				}
+				q.into[id] = true
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return k, err
+			}
+		}
+	}
+	return k, nil
+}
+
+func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *syncproto.Entry, now time.Time, known pullKnown) error {
 	typ := domain.RecordType(e.RecordType)
 	if !typ.Valid() {
 		return fmt.Errorf("unknown record type %q", e.RecordType)
 	}
 	// Our own change, come back: note where the server put it.
-	var ownSeq int64
-	own := true
-	err := s.txQueryRow(ctx, tx, `SELECT seq FROM change_log WHERE id = ?`, e.ID).Scan(&ownSeq)
-	if errors.Is(err, sql.ErrNoRows) {
-		own = false
-	} else if err != nil {
-		return err
-	}
-	if own {
+	if known.own[e.ID] {
 		if _, err := s.txExec(ctx, tx, `UPDATE change_log SET server_seq = ?, pushed_at = coalesce(pushed_at, ?) WHERE id = ?`,
 			e.Seq, fmtTime(now), e.ID); err != nil {
 			return err
@@ -376,9 +419,12 @@ func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *sy
 		storedType     string
 		shredded, hasK bool
 	)
-	err = s.txQueryRow(ctx, tx, `SELECT r.type, r.version, r.deleted, r.plain, r.src, k.shredded_at IS NOT NULL,
-		k.local_wrapped IS NOT NULL FROM record r JOIN record_key k ON k.id = r.key_id WHERE r.id = ?`, e.RecordID).
-		Scan(&storedType, &version, &deleted, &plainS, &srcS, &shredded, &hasK)
+	err := sql.ErrNoRows
+	if known.records[e.RecordID] {
+		err = s.txQueryRow(ctx, tx, `SELECT r.type, r.version, r.deleted, r.plain, r.src, k.shredded_at IS NOT NULL,
+			k.local_wrapped IS NOT NULL FROM record r JOIN record_key k ON k.id = r.key_id WHERE r.id = ?`, e.RecordID).
+			Scan(&storedType, &version, &deleted, &plainS, &srcS, &shredded, &hasK)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		exists = false
 		plainS, srcS = "{}", "{}"
@@ -471,6 +517,7 @@ func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *sy
 		if err != nil {
 			return fmt.Errorf("insert record: %w", err)
 		}
+		known.records[e.RecordID] = true
 		return nil
 	}
 	if _, err := s.txExec(ctx, tx, `UPDATE record SET version = version + 1, plain = ?, src = ?, deleted = ?,
