@@ -86,7 +86,7 @@ func New(cfg Config, local Local) (*Agent, error) {
 	}
 	cfg.PushBatch = min(cfg.PushBatch, syncproto.MaxPushChanges)
 	if cfg.PullLimit <= 0 {
-		cfg.PullLimit = syncproto.DefaultPullLimit
+		cfg.PullLimit = syncproto.MaxPullLimit
 	}
 	cfg.PullLimit = min(cfg.PullLimit, syncproto.MaxPullLimit)
 	if cfg.PullChunk <= 0 {

@@ -294,7 +294,8 @@ func (s *Store) ApplyPull(ctx context.Context, page syncproto.Page, entries []sy
 			if ts, err := hlc.Parse(e.HLC); err == nil && maxHLC.Before(ts) {
 				maxHLC = ts
 			}
-			if _, ok := e.State["status"]; ok && e.RecordType == string(domain.TypeCase) {
+			if st, ok := e.State["status"]; ok && e.RecordType == string(domain.TypeCase) &&
+				(st.Src != e.ID || shreddable[e.Plain["status"].New]) {
 				cases[e.RecordID] = true
 			}
 		}
