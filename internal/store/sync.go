@@ -111,16 +111,18 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 			}
 		}
 		cases := map[string]bool{}
+		type ack struct {
+			ID  string `json:"id"`
+			Seq int64  `json:"seq"`
+		}
+		var acks []ack
 		for i, r := range resp.Results {
 			if r.ID != req.Changes[i].ID {
 				return fmt.Errorf("result %d is for change %s, not %s", i, r.ID, req.Changes[i].ID)
 			}
 			switch r.Status {
 			case syncproto.StatusApplied, syncproto.StatusDuplicate:
-				if _, err := s.txExec(ctx, tx, `UPDATE change_log SET pushed_at = coalesce(pushed_at, ?),
-					server_seq = coalesce(server_seq, ?) WHERE id = ?`, now, r.Seq, r.ID); err != nil {
-					return err
-				}
+				acks = append(acks, ack{r.ID, r.Seq})
 				if ch := req.Changes[i]; ch.RecordType == string(domain.TypeCase) && shreddable[ch.Plain["status"].New] {
 					cases[ch.RecordID] = true
 				}
@@ -135,6 +137,17 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 			case syncproto.StatusRetry:
 			default:
 				return fmt.Errorf("change %s: unknown status %q", r.ID, r.Status)
+			}
+		}
+		if len(acks) > 0 {
+			// One statement for the batch: per-row round trips into
+			// SQLite cost more than the updates themselves.
+			b, _ := json.Marshal(acks)
+			if _, err := s.txExec(ctx, tx, `UPDATE change_log SET pushed_at = coalesce(pushed_at, ?),
+				server_seq = coalesce(server_seq, a.seq)
+				FROM (SELECT value->>'id' AS id, value->>'seq' AS seq FROM json_each(?)) AS a
+				WHERE change_log.id = a.id`, now, string(b)); err != nil {
+				return err
 			}
 		}
 		for id := range cases {
