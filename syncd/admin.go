@@ -127,7 +127,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		a := domain.Appointment{VisitID: *visit, StartsAt: start, Minutes: *minutes, ServiceID: *service,
 			Status: domain.AppointmentBooked, CitizenName: *name}
 		res, err := srv.Central(ctx, *tenant, server.CentralChange{RecordType: domain.TypeAppointment, Op: "create",
-			BaseVersion: -1, Set: nonEmptyFields(a.Fields()), Clerk: "admin"})
+			BaseVersion: -1, Set: a.Fields().NonEmpty(), Clerk: "admin"})
 		if err != nil {
 			return fail(err)
 		}
@@ -144,14 +144,4 @@ func fmtWhen(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04")
-}
-
-func nonEmptyFields(f domain.Fields) domain.Fields {
-	out := domain.Fields{}
-	for k, v := range f {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	return out
 }

@@ -49,6 +49,17 @@ func (f Fields) Clone() Fields {
 	return c
 }
 
+// NonEmpty returns the fields that are set (what a create writes).
+func (f Fields) NonEmpty() Fields {
+	out := make(Fields, len(f))
+	for k, v := range f {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // FormPrefix prefixes the fields of a case's form: form field "surname" of
 // a case is the record field "form.surname".
 const FormPrefix = "form."

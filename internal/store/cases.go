@@ -46,7 +46,7 @@ func (ss *Session) CreateCase(ctx context.Context, c domain.Case) (domain.Case, 
 	c.Status = domain.StatusDraft
 	c.CreatedBy = ss.clerk.ID
 	c.CreatedAt = ss.st.now()
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeCase, id: c.ID, set: nonEmpty(c.Fields())})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeCase, id: c.ID, set: c.Fields().NonEmpty()})
 	if err != nil {
 		return domain.Case{}, err
 	}
@@ -166,7 +166,7 @@ func (ss *Session) Attachment(ctx context.Context, sha string) ([]byte, error) {
 
 // CreatePerson records a citizen.
 func (ss *Session) CreatePerson(ctx context.Context, p domain.Person) (domain.Person, error) {
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypePerson, id: p.ID, set: nonEmpty(p.Fields())})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypePerson, id: p.ID, set: p.Fields().NonEmpty()})
 	if err != nil {
 		return domain.Person{}, err
 	}
@@ -175,7 +175,7 @@ func (ss *Session) CreatePerson(ctx context.Context, p domain.Person) (domain.Pe
 
 // CreateVisit records a field day.
 func (ss *Session) CreateVisit(ctx context.Context, v domain.Visit) (domain.Visit, error) {
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeVisit, id: v.ID, set: nonEmpty(v.Fields())})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeVisit, id: v.ID, set: v.Fields().NonEmpty()})
 	if err != nil {
 		return domain.Visit{}, err
 	}
@@ -188,19 +188,9 @@ func (ss *Session) CreateAppointment(ctx context.Context, a domain.Appointment) 
 	if a.Status == "" {
 		a.Status = domain.AppointmentBooked
 	}
-	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeAppointment, id: a.ID, set: nonEmpty(a.Fields())})
+	r, err := ss.apply(ctx, mutation{op: OpCreate, typ: domain.TypeAppointment, id: a.ID, set: a.Fields().NonEmpty()})
 	if err != nil {
 		return domain.Appointment{}, err
 	}
 	return domain.AppointmentFromFields(r.ID, r.Fields)
-}
-
-func nonEmpty(f domain.Fields) domain.Fields {
-	out := domain.Fields{}
-	for k, v := range f {
-		if v != "" {
-			out[k] = v
-		}
-	}
-	return out
 }
