@@ -7,7 +7,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -180,15 +179,9 @@ type incoming struct {
 }
 
 func newIncoming(ch *syncproto.Change) (incoming, error) {
-	in := incoming{ch: ch}
-	var err error
-	if in.fields, err = marshalString(ch.Fields, "[]"); err != nil {
-		return in, err
-	}
+	in := incoming{ch: ch, fields: encodeFields(ch.Fields)}
 	if len(ch.Plain) > 0 {
-		if in.plain, err = marshalString(ch.Plain, ""); err != nil {
-			return in, err
-		}
+		in.plain = encodePlain(ch.Plain)
 	}
 	return in, nil
 }
@@ -218,17 +211,10 @@ func (a *applier) apply(in incoming) (syncproto.PushResult, int, error) {
 		res.Status, res.Reason = syncproto.StatusRejected, reason(err)
 		return res, -1, nil
 	}
-	state := make(map[string]syncproto.FieldState, len(out.State))
-	for k, v := range out.State {
-		state[k] = syncproto.FieldState{Src: v.Src, Version: v.Version}
-	}
 	row := &ChangeRow{Tenant: a.tenant, ID: ch.ID, RecordID: ch.RecordID, RecordType: ch.RecordType, Op: ch.Op,
 		Fields: in.fields, Plain: in.plain, Secret: ch.Secret, BaseVersion: ch.BaseVersion, Version: out.Record.Version,
 		HLC: ch.HLC, Device: ch.Device, Clerk: ch.Clerk, CreatedAt: ch.CreatedAt, ReceivedAt: a.now,
-		Deleted: out.Record.Deleted}
-	if row.State, err = marshalString(state, "{}"); err != nil {
-		return res, -1, err
-	}
+		Deleted: out.Record.Deleted, State: encodeState(out.State)}
 	idx := len(a.rows)
 	a.rows = append(a.rows, row)
 	a.put(out.Record)
@@ -239,17 +225,6 @@ func (a *applier) apply(in incoming) (syncproto.PushResult, int, error) {
 	}
 	res.Status, res.Version, res.Conflicts = syncproto.StatusApplied, out.Record.Version, len(out.Conflicts)
 	return res, idx, nil
-}
-
-func marshalString(v any, empty string) (string, error) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "", fmt.Errorf("encode change: %w", err)
-	}
-	if s := string(b); s != "null" {
-		return s, nil
-	}
-	return empty, nil
 }
 
 // conflict adds a conflict record for c as a central change.

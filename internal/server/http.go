@@ -138,7 +138,12 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // decodeBody reads a JSON body of at most syncproto.MaxBodyBytes into v.
 // It answers 413 or 400 itself and returns false when it did.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	body := http.MaxBytesReader(w, r.Body, syncproto.MaxBodyBytes)
+	return decodeJSON(w, http.MaxBytesReader(w, r.Body, syncproto.MaxBodyBytes), v)
+}
+
+// decodeJSON reads one JSON value from body (limited by the caller) into
+// v, answering 413 or 400 if it cannot.
+func decodeJSON(w http.ResponseWriter, body io.Reader, v any) bool {
 	dec := json.NewDecoder(body)
 	err := dec.Decode(v)
 	if err == nil {
@@ -214,7 +219,7 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, dev Device) {
 	var req syncproto.PushRequest
-	if !decodeBody(w, r, &req) {
+	if !decodePush(w, r, &req) {
 		return
 	}
 	if len(req.Changes) > syncproto.MaxPushChanges {

@@ -111,6 +111,7 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 	}
 	keys := map[string][]byte{} // record id -> content key under the page key (nil: none for this device)
 	last, sent := after, 0
+	var line []byte
 	for sent < limit {
 		n := min(pullChunk, limit-sent)
 		rows, err := s.st.Feed(ctx, dev.Tenant, last, n)
@@ -132,7 +133,13 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 			if f.Plain != "" {
 				e.Plain = json.RawMessage(f.Plain)
 			}
-			if err := enc.Encode(feedLine{Entry: &e}); err != nil {
+			var ok bool
+			if line, ok = appendEntryLine(line[:0], &e); ok {
+				_, err = bw.Write(line)
+			} else {
+				err = enc.Encode(feedLine{Entry: &e})
+			}
+			if err != nil {
 				abort(err)
 				return
 			}

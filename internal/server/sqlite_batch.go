@@ -39,9 +39,84 @@ func chunks(n int, fn func(lo, hi int) error) error {
 	return nil
 }
 
-// query runs a statement made for this call in the transaction.
+// The batched statements, for n rows. Those for batchRows rows (every
+// chunk of a large push but the last) are prepared once on the writer
+// (batchQueries): preparing a statement of thousands of parameters costs
+// milliseconds.
+func qPutSeals(n int) string {
+	return `INSERT INTO seal(tenant, id, device, jwe, created_at) VALUES ` + placeholders(n, 5) + ` ON CONFLICT DO NOTHING`
+}
+
+func qPutRecordKeys(n int) string {
+	return `INSERT INTO record_key(tenant, record_id, seal_id, wrapped,
+			origin_device, created_at) VALUES ` + placeholders(n, 6) + ` ON CONFLICT DO NOTHING`
+}
+
+func qChangesIn(n int) string {
+	return `SELECT id, tenant, seq, version FROM change WHERE id IN (` + inList(n) + `)`
+}
+
+func qRecordsIn(n int) string {
+	return `SELECT id, state FROM record WHERE tenant = ? AND id IN (` + inList(n) + `)`
+}
+
+func qHasRecordKeysIn(n int) string {
+	return `SELECT record_id FROM record_key WHERE tenant = ? AND record_id IN (` + inList(n) + `)`
+}
+
+func qAddChanges(n int) string {
+	return `INSERT INTO change(tenant, id, record_id, record_type, op, fields, plain, secret, base_version,
+			version, hlc, device, clerk, created_at, received_at, state, deleted) VALUES ` + placeholders(n, 17) +
+		` RETURNING id, seq`
+}
+
+func qPutRecords(n int) string {
+	return `INSERT INTO record(tenant, id, type, version, deleted, status,
+			state) VALUES ` + placeholders(n, 7) + ` ON CONFLICT(tenant, id) DO UPDATE SET type = excluded.type,
+			version = excluded.version, deleted = excluded.deleted, status = excluded.status, state = excluded.state`
+}
+
+// batchQueries are prepared on the writer when the store opens.
+func batchQueries() []string {
+	return []string{qPutRecordKeys(batchRows), qChangesIn(batchRows), qRecordsIn(batchRows),
+		qHasRecordKeysIn(batchRows), qAddChanges(batchRows), qPutRecords(batchRows)}
+}
+
+// batchStmt returns the prepared statement of q, bound to the
+// transaction, if it is one of batchQueries; else nil.
+func (t *sqliteTx) batchStmt(ctx context.Context, q string) *sql.Stmt {
+	if _, ok := t.s.batch[q]; !ok {
+		return nil
+	}
+	st, err := t.stmt(ctx, q)
+	if err != nil {
+		return nil
+	}
+	return st
+}
+
+// exec runs a statement made for this call (or prepared) in the transaction.
+func (t *sqliteTx) exec(ctx context.Context, q string, args []any) error {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	if st := t.batchStmt(ctx, q); st != nil {
+		_, err = st.ExecContext(ctx, args...)
+	} else {
+		_, err = t.tx.ExecContext(ctx, q, args...)
+	}
+	return err
+}
+
+// query runs a statement made for this call (or prepared) in the transaction.
 func (t *sqliteTx) query(ctx context.Context, q string, args []any, row func(*sql.Rows) error) error {
-	rows, err := t.tx.QueryContext(context.WithoutCancel(ctx), q, args...)
+	ctx = context.WithoutCancel(ctx)
+	var rows *sql.Rows
+	var err error
+	if st := t.batchStmt(ctx, q); st != nil {
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = t.tx.QueryContext(ctx, q, args...)
+	}
 	if err != nil {
 		return err
 	}
@@ -60,8 +135,7 @@ func (t *sqliteTx) PutSeals(ctx context.Context, seals []SealRow) error {
 		for _, s := range seals[lo:hi] {
 			args = append(args, s.Tenant, s.ID, s.Device, s.JWE, fmtTime(s.CreatedAt))
 		}
-		if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO seal(tenant, id, device, jwe, created_at) VALUES `+
-			placeholders(hi-lo, 5)+` ON CONFLICT DO NOTHING`, args...); err != nil {
+		if err := t.exec(ctx, qPutSeals(hi-lo), args); err != nil {
 			return fmt.Errorf("store seals: %w", err)
 		}
 		return nil
@@ -74,8 +148,7 @@ func (t *sqliteTx) PutRecordKeys(ctx context.Context, keys []RecordKey) error {
 		for _, k := range keys[lo:hi] {
 			args = append(args, k.Tenant, k.RecordID, k.SealID, k.Wrapped, k.OriginDevice, fmtTime(k.CreatedAt))
 		}
-		if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO record_key(tenant, record_id, seal_id, wrapped,
-			origin_device, created_at) VALUES `+placeholders(hi-lo, 6)+` ON CONFLICT DO NOTHING`, args...); err != nil {
+		if err := t.exec(ctx, qPutRecordKeys(hi-lo), args); err != nil {
 			return fmt.Errorf("store record keys: %w", err)
 		}
 		return nil
@@ -89,7 +162,7 @@ func (t *sqliteTx) Changes(ctx context.Context, ids []string) (map[string]Change
 		for _, id := range ids[lo:hi] {
 			args = append(args, id)
 		}
-		return t.query(ctx, `SELECT id, tenant, seq, version FROM change WHERE id IN (`+inList(hi-lo)+`)`, args,
+		return t.query(ctx, qChangesIn(hi-lo), args,
 			func(rows *sql.Rows) error {
 				var id string
 				var c ChangeRef
@@ -114,7 +187,7 @@ func (t *sqliteTx) Records(ctx context.Context, tenant string, ids []string) (ma
 		for _, id := range ids[lo:hi] {
 			args = append(args, id)
 		}
-		return t.query(ctx, `SELECT id, state FROM record WHERE tenant = ? AND id IN (`+inList(hi-lo)+`)`, args,
+		return t.query(ctx, qRecordsIn(hi-lo), args,
 			func(rows *sql.Rows) error {
 				var id string
 				var state []byte
@@ -146,7 +219,7 @@ func (t *sqliteTx) HasRecordKeys(ctx context.Context, tenant string, ids []strin
 		for _, id := range ids[lo:hi] {
 			args = append(args, id)
 		}
-		return t.query(ctx, `SELECT record_id FROM record_key WHERE tenant = ? AND record_id IN (`+inList(hi-lo)+`)`, args,
+		return t.query(ctx, qHasRecordKeysIn(hi-lo), args,
 			func(rows *sql.Rows) error {
 				var id string
 				if err := rows.Scan(&id); err != nil {
@@ -173,9 +246,7 @@ func (t *sqliteTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, er
 				c.BaseVersion, c.Version, c.HLC, c.Device, c.Clerk, c.CreatedAt, fmtTime(c.ReceivedAt), c.State, c.Deleted)
 		}
 		got := make([]int64, hi-lo)
-		err := t.query(ctx, `INSERT INTO change(tenant, id, record_id, record_type, op, fields, plain, secret, base_version,
-			version, hlc, device, clerk, created_at, received_at, state, deleted) VALUES `+placeholders(hi-lo, 17)+
-			` RETURNING id, seq`, args, func(rows *sql.Rows) error {
+		err := t.query(ctx, qAddChanges(hi-lo), args, func(rows *sql.Rows) error {
 			var id string
 			var seq int64
 			if err := rows.Scan(&id, &seq); err != nil {
@@ -206,21 +277,17 @@ func (t *sqliteTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, er
 func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error {
 	return chunks(len(rs), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*7)
+		var buf []byte
 		for _, r := range rs[lo:hi] {
-			state, err := json.Marshal(r)
-			if err != nil {
-				return fmt.Errorf("write record %s: %w", r.ID, err)
-			}
+			buf = appendRecord(buf[:0], r)
+			state := buf
 			status := ""
 			if r.Type == string(domain.TypeCase) {
 				status = r.Fields["status"].Value
 			}
 			args = append(args, tenant, r.ID, r.Type, r.Version, r.Deleted, status, string(state))
 		}
-		if _, err := t.tx.ExecContext(context.WithoutCancel(ctx), `INSERT INTO record(tenant, id, type, version, deleted, status,
-			state) VALUES `+placeholders(hi-lo, 7)+` ON CONFLICT(tenant, id) DO UPDATE SET type = excluded.type,
-			version = excluded.version, deleted = excluded.deleted, status = excluded.status, state = excluded.state`,
-			args...); err != nil {
+		if err := t.exec(ctx, qPutRecords(hi-lo), args); err != nil {
 			return fmt.Errorf("write records: %w", err)
 		}
 		return nil
