@@ -77,10 +77,10 @@ func Apply(cur *Record, ch Change, r Rules) (Outcome, error) {
 		if edit != nil {
 			out.Conflicts = append(out.Conflicts, Conflict{Field: DeletedField, Kind: KindDelete,
 				BaseVersion: ch.BaseVersion, A: edit.Side, B: ch.Side, Winner: edit.Change, Rule: RuleEditBeatsDelete})
-			for _, f := range ch.Fields {
-				if cf, ok := rec.Fields[f]; ok {
-					out.State[f] = FieldState{Src: cf.Change, Version: cf.Version}
-				}
+			// Every field, not just those the delete named: the deleting
+			// laptop cleared its copy and must get the record back whole.
+			for f, cf := range rec.Fields {
+				out.State[f] = FieldState{Src: cf.Change, Version: cf.Version}
 			}
 			out.Record = rec
 			return out, nil

@@ -367,6 +367,15 @@ func TestApply_DeleteAgainstEdit(t *testing.T) {
 		if !reflect.DeepEqual(out.Record.Fields, cur.Fields) {
 			t.Errorf("fields changed by a losing delete: %+v", out.Record.Fields)
 		}
+		// The deleting laptop cleared its copy: it gets every field back.
+		if len(out.State) != len(cur.Fields) {
+			t.Errorf("state of a losing delete names %d fields, the record has %d", len(out.State), len(cur.Fields))
+		}
+		for name, f := range cur.Fields {
+			if out.State[name] != (FieldState{Src: f.Change, Version: f.Version}) {
+				t.Errorf("state of %s after a losing delete: %+v", name, out.State[name])
+			}
+		}
 	})
 
 	t.Run("delete on server, edit arrives", func(t *testing.T) {

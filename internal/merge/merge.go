@@ -133,7 +133,9 @@ type FieldState struct {
 type Outcome struct {
 	Record Record // the record after the change (Version incremented)
 	// State holds every field the change named, after merging; all fields
-	// of the record when the change brought a deleted record back.
+	// of the record when the change brought a deleted record back, or was
+	// a deletion that lost to an edit (the deleting laptop cleared its
+	// copy).
 	State     map[string]FieldState
 	Conflicts []Conflict
 }

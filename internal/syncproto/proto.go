@@ -169,8 +169,9 @@ type Entry struct {
 	Version int64 `json:"version"` // the record's version after this change
 	Change
 	// State holds each field the change named (all fields of the record
-	// when a conflict brought a deleted record back) after the merge: the
-	// change itself where it won, the earlier change where it lost.
+	// when a conflict brought a deleted record back or a deletion lost to
+	// an edit) after the merge: the change itself where it won, the
+	// earlier change where it lost.
 	State   map[string]FieldState `json:"state"`
 	Deleted bool                  `json:"deleted"`
 	// Key is the record's content key under the page key; absent for
