@@ -19,7 +19,7 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
 	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/merge:FuzzApply
 
-.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync run clean
+.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak run clean
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -61,6 +61,14 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto ./internal/server
+
+# The convergence checker for as long as DURATION (make test runs it for
+# 15 s): laptops writing, conflicting, resolving, with clocks off, a
+# network that fails and agents and the server restarted; then the
+# invariants. SOAK_SEED=... reproduces a run, SOAK_DEVICES=... sets K.
+DURATION ?= 30m
+soak: deps
+	SOAK_DURATION=$(DURATION) $(GO) test -count=1 -timeout 0 -run '^TestSoak$$' -v ./syncd 2>&1 | grep -E '^(soak:|---|FAIL|ok|PASS)|invariant|reproduce'
 
 # The whole sync path under load (see `syncd bench --help`): one laptop with
 # a 100k backlog, then ten laptops editing the same records.

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -116,9 +117,16 @@ func (k *kit) laptop(name, tenant string) *laptop {
 // laptopVia enrols a laptop that reaches the server at url (a proxy).
 func (k *kit) laptopVia(name, tenant, url string) *laptop {
 	k.t.Helper()
+	return k.laptopClock(name, tenant, url, 0)
+}
+
+// laptopClock enrols a laptop whose clock is off by offset.
+func (k *kit) laptopClock(name, tenant, url string, offset time.Duration) *laptop {
+	k.t.Helper()
 	l := &laptop{k: k, path: filepath.Join(k.dir, name+".db")}
 	var err error
-	if l.st, err = store.Open(k.ctx, l.path, store.WithKDFParams(crypto.TestKDFParams)); err != nil {
+	clock := func() time.Time { return time.Now().Add(offset) }
+	if l.st, err = store.Open(k.ctx, l.path, store.WithKDFParams(crypto.TestKDFParams), store.WithClock(clock)); err != nil {
 		k.t.Fatal(err)
 	}
 	k.t.Cleanup(func() { l.st.Close() })
@@ -196,4 +204,15 @@ func (k *kit) raw(method, path, token string, body io.Reader) int {
 	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// freePort returns a loopback port nobody listens on right now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }
