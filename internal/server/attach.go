@@ -57,6 +57,20 @@ func (s *Server) handleAttachment(w http.ResponseWriter, r *http.Request, dev De
 			s.fail(w, r, err)
 			return
 		}
+		if a.Offset == a.Length && !a.Complete {
+			// Every byte arrived but the server stopped (a crash) before
+			// checking and completing the upload: do it now, or the
+			// device, seeing nothing left to send, would wait for ever.
+			ok, err := s.completeUpload(context.WithoutCancel(r.Context()), a)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			if !ok {
+				w.WriteHeader(http.StatusNotFound) // discarded: upload again from 0
+				return
+			}
+		}
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set(syncproto.HeaderUploadOffset, strconv.FormatInt(a.Offset, 10))
 		w.Header().Set(syncproto.HeaderUploadLength, strconv.FormatInt(a.Length, 10))
@@ -221,30 +235,41 @@ func (s *Server) patchAttachment(w http.ResponseWriter, r *http.Request, dev Dev
 // finishAttachment checks a fully received upload against its sealed
 // SHA-256: complete (204), or discarded (422).
 func (s *Server) finishAttachment(w http.ResponseWriter, r *http.Request, a Attachment) {
-	ctx := context.WithoutCancel(r.Context())
+	ok, err := s.completeUpload(context.WithoutCancel(r.Context()), a)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !ok {
+		writeError(w, http.StatusUnprocessableEntity, "the uploaded bytes do not match Upload-Sealed-Sha256; upload again")
+		return
+	}
+	w.Header().Set(syncproto.HeaderUploadOffset, strconv.FormatInt(a.Length, 10))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// completeUpload checks a whole upload against its announced SHA-256 and
+// marks it complete (true), or discards it (false) so that it is sent
+// again.
+func (s *Server) completeUpload(ctx context.Context, a Attachment) (bool, error) {
 	h := sha256.New()
 	if err := s.st.AttachmentData(ctx, a.Tenant, a.SHA256, func(b []byte) error {
 		h.Write(b)
 		return nil
 	}); err != nil {
-		s.fail(w, r, err)
-		return
+		return false, err
 	}
 	if hex.EncodeToString(h.Sum(nil)) != a.SealedSHA256 {
 		if err := s.st.DiscardAttachment(ctx, a.Tenant, a.SHA256); err != nil {
-			s.fail(w, r, err)
-			return
+			return false, err
 		}
 		s.log.Warn("attachment discarded: bytes do not match their SHA-256", "tenant", a.Tenant, "sha256", a.SHA256)
-		writeError(w, http.StatusUnprocessableEntity, "the uploaded bytes do not match Upload-Sealed-Sha256; upload again")
-		return
+		return false, nil
 	}
 	if err := s.st.CompleteAttachment(ctx, a.Tenant, a.SHA256, s.now()); err != nil {
-		s.fail(w, r, err)
-		return
+		return false, err
 	}
-	w.Header().Set(syncproto.HeaderUploadOffset, strconv.FormatInt(a.Length, 10))
-	w.WriteHeader(http.StatusNoContent)
+	return true, nil
 }
 
 func conflictOffset(w http.ResponseWriter, off int64) {
