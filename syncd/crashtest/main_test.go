@@ -1,0 +1,40 @@
+package crashtest
+
+// TestMain builds the syncd binary once; every test runs it as real
+// processes.
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// syncdBin is the path of the binary built by TestMain ("" with -short).
+var syncdBin string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "crashtest-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "crashtest:", err)
+		os.Exit(2)
+	}
+	syncdBin = filepath.Join(dir, "syncd")
+	// go test puts GOROOT/bin first on PATH.
+	build := exec.Command("go", "build", "-o", syncdBin, "github.com/buergerkoffer/kit/syncd")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "crashtest: go build syncd:", err)
+		os.RemoveAll(dir)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
