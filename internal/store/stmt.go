@@ -52,17 +52,32 @@ func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt
 }
 
 // prepareWanted moves queued queries into the cache. It runs outside any
-// transaction; a failure only means the next write prepares again.
+// transaction; a failure only means the next write prepares again. It
+// must not hold stmtMu while preparing: preparing waits for the writer
+// connection, and a transaction holding that connection may be waiting
+// for stmtMu in txStmt (a deadlock the convergence checker found, with
+// the agent and a session writing through one Store).
 func (s *Store) prepareWanted(ctx context.Context) {
 	s.stmtMu.Lock()
-	defer s.stmtMu.Unlock()
+	queries := make([]string, 0, len(s.wanted))
 	for q := range s.wanted {
 		delete(s.wanted, q)
-		if _, ok := s.stmts[q]; ok {
+		if _, ok := s.stmts[q]; !ok {
+			queries = append(queries, q)
+		}
+	}
+	s.stmtMu.Unlock()
+	for _, q := range queries {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
 			continue
 		}
-		if st, err := s.w.PrepareContext(ctx, q); err == nil {
+		s.stmtMu.Lock()
+		if _, ok := s.stmts[q]; ok {
+			st.Close() // prepared meanwhile by another caller
+		} else {
 			s.stmts[q] = st
 		}
+		s.stmtMu.Unlock()
 	}
 }
