@@ -19,7 +19,7 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
 	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/merge:FuzzApply
 
-.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak run clean
+.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak reliability run clean
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -41,9 +41,18 @@ build: deps
 test: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -skip '^(TestConvergence|TestCrash_.*)$$' ./...
+	@$(MAKE) --no-print-directory reliability
 	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/...
 	$(MAKE) --no-print-directory fuzz-short
+
+# The bounded reliability runs, with what they did: the convergence checker
+# (15 s of faults, restarts and clock jumps) and the SIGKILL crash tests.
+reliability:
+	@out=$$($(GO) test -count=1 -v -run '^TestConvergence$$' ./syncd 2>&1); rc=$$?; \
+		echo "$$out" | grep -E '^(soak:|--- |FAIL|ok )|invariant|reproduce'; [ $$rc -eq 0 ] || exit $$rc
+	@out=$$($(GO) test -count=1 -v -run '^Test(Crash_|Upload_)' ./syncd/crashtest 2>&1); rc=$$?; \
+		echo "$$out" | grep -E 'crash:|^(--- |FAIL|ok )|CRASHTEST_SEED'; [ $$rc -eq 0 ] || { echo "$$out" | tail -60; exit $$rc; }
 
 # A count, not a duration: a time limit that runs out while the fuzzer is
 # still gathering its baseline coverage (a loaded CI machine) fails the run

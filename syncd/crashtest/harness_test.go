@@ -947,7 +947,7 @@ func (c *cluster) report(start time.Time) {
 		ph = append(ph, fmt.Sprintf("%s=%d", k, n))
 	}
 	sort.Strings(ph)
-	c.t.Logf("seed %d: %d agent kills, %d server kills (%d rounds left an upload cut short at the server, "+
+	c.t.Logf("crash: seed %d: %d agent kills, %d server kills (%d rounds left an upload cut short at the server, "+
 		"%d stuck uploads); victim@phase of each agent: %s; took %v", c.seed, c.kills["agent"],
 		c.kills["server"], c.kills["partial"], len(c.stuck), strings.Join(ph, " "), time.Since(start).Round(time.Millisecond))
 }
