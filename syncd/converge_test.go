@@ -25,6 +25,7 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/faultproxy"
 	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
@@ -34,6 +35,7 @@ type soakStats struct {
 	Devices, Ops, Creates, Edits, Deletes, Seals, Resolutions, Refused int
 	Faults, AgentKills, ServerKills                                    int
 	Conflicts, Changes, SealedCases, ConcurrentEdits                   int
+	FaultsBy                                                           map[string]int64
 }
 
 // soakServer runs `syncd serve` in this process at a fixed address, so it
@@ -126,7 +128,11 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 	srv.start(t)
 	serverUp := true
 	k.url = "http://" + srv.listen
-	p := newCutProxy(t, srv.listen)
+	p, err := faultproxy.Start(ctx, srv.listen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
 	st := soakStats{Devices: devices}
 
 	offsets := []time.Duration{time.Hour, -24 * time.Hour}
@@ -158,17 +164,20 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 		soakOp(t, rng, d.l, &st)
 		st.Ops++
 		if time.Now().After(nextFault) {
-			switch rng.Intn(4) {
-			case 0:
-				p.cutAfter(0, 0) // a good moment
+			// A new weather for the network: from good to gone.
+			f := faultproxy.Faults{Seed: rng.Int63()}
+			switch rng.Intn(6) {
+			case 0: // a good moment
 			case 1:
-				p.cutAfter(int64(rng.Intn(64<<10)), 0)
-				st.Faults++
+				f.Down = true
 			default:
-				p.cutAfter(0, int64(rng.Intn(64<<10)))
-				st.Faults++
+				f.Refuse, f.Drop, f.Cut = rng.Float64()*0.2, rng.Float64()*0.3, rng.Float64()*0.3
+				f.Delay, f.DelayMax = rng.Float64()*0.5, 50*time.Millisecond
+				f.Stall, f.StallFor = rng.Float64()*0.1, time.Duration(rng.Intn(3000))*time.Millisecond
+				f.Duplicate = rng.Float64() * 0.3
 			}
-			nextFault = time.Now().Add(time.Duration(200+rng.Intn(800)) * time.Millisecond)
+			p.Set(f)
+			nextFault = time.Now().Add(time.Duration(200+rng.Intn(1500)) * time.Millisecond)
 		}
 		if time.Now().After(nextKill) {
 			if rng.Intn(4) == 0 {
@@ -190,7 +199,11 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 
 	// The network heals: stop the agents and sync each laptop until all
 	// agree with the server.
-	p.cutAfter(0, 0)
+	p.Set(faultproxy.Faults{})
+	fs := p.Stats()
+	st.Faults = int(fs.Refused + fs.Dropped + fs.Delayed + fs.Cut + fs.Stalled + fs.Duplicated + fs.Down)
+	st.FaultsBy = map[string]int64{"refused": fs.Refused, "dropped": fs.Dropped, "delayed": fs.Delayed, "cut": fs.Cut,
+		"stalled": fs.Stalled, "duplicated": fs.Duplicated, "down": fs.Down}
 	for _, d := range devs {
 		d.stopAgent()
 		d.cancel = nil

@@ -115,11 +115,14 @@ func (p *cutProxy) serve(c net.Conn, done chan struct{}) {
 	wg.Add(2)
 	go pipe(s, c, up, &p.up)
 	go pipe(c, s, down, &p.down)
+	finished := make(chan struct{})
 	go func() {
 		select {
 		case <-done:
 			closeBoth()
+		case <-finished:
 		}
 	}()
 	wg.Wait()
+	close(finished)
 }
