@@ -521,8 +521,8 @@ func diskFull(t *testing.T, dir string) {
 		t.Fatal("200 writes on a full disk all succeeded")
 	}
 	t.Logf("write on a full disk: %v", writeErr)
-	if !strings.Contains(writeErr.Error(), "full") {
-		t.Errorf("error %q does not say the disk is full", writeErr)
+	if !errors.Is(writeErr, store.ErrDiskFull) {
+		t.Errorf("error %q is not store.ErrDiskFull", writeErr)
 	}
 	if n, _, err := st.Pending(ctx); err != nil || n != pending {
 		t.Errorf("after the failed write: %d pending, %v; want %d", n, err, pending)

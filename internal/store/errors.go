@@ -26,4 +26,7 @@ var (
 	ErrLocked = errors.New("store: session locked")
 	// ErrClerkExists: a clerk of that name exists already.
 	ErrClerkExists = errors.New("store: clerk exists already")
+	// ErrDiskFull: the laptop's disk (or the database's size limit) is
+	// full; nothing of the write was kept, and nothing before it is lost.
+	ErrDiskFull = errors.New("store: disk full")
 )

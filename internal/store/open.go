@@ -12,7 +12,8 @@ import (
 	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/domain"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // also registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Store is an open field store. It is safe for concurrent use.
@@ -135,19 +136,29 @@ func (s *Store) ensureDeviceID(ctx context.Context) (string, error) {
 func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return diskFull(fmt.Errorf("begin: %w", err))
 	}
 	if err := fn(tx); err != nil {
 		if rerr := tx.Rollback(); rerr != nil {
-			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+			return diskFull(errors.Join(err, fmt.Errorf("rollback: %w", rerr)))
 		}
-		return err
+		return diskFull(err)
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return diskFull(fmt.Errorf("commit: %w", err))
 	}
 	s.prepareWanted(ctx)
 	return nil
+}
+
+// diskFull marks SQLite's "database or disk is full" (SQLITE_FULL) with
+// ErrDiskFull, so the app can say so in words a clerk understands.
+func diskFull(err error) error {
+	var se *sqlite.Error
+	if errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_FULL {
+		return fmt.Errorf("%w: %w", ErrDiskFull, err)
+	}
+	return err
 }
 
 // Meta returns a value of the meta table, "" if absent.
