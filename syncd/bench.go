@@ -263,7 +263,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	}
 	res.PullSeconds = time.Since(start).Seconds()
 	res.AgentPeakRSSMiB = max(res.AgentPeakRSSMiB, rss3)
-	if res.PulledChanges, err = countRemote(ctx, observer.st); err != nil {
+	if res.PulledChanges, err = observer.st.RemoteChanges(ctx); err != nil {
 		return res, err
 	}
 	res.PullPerSecond = float64(res.PulledChanges) / res.PullSeconds
@@ -404,10 +404,6 @@ func benchAgents(ctx context.Context, self string, laptops []*benchLaptop, profi
 		peak = max(peak, r)
 	}
 	return peak, errors.Join(errs...)
-}
-
-func countRemote(ctx context.Context, st *store.Store) (int64, error) {
-	return st.RemoteChanges(ctx)
 }
 
 // parsePeakRSS reads the peak_rss_kib line `syncd agent sync` prints.

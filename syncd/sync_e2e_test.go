@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
 
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
@@ -262,12 +262,20 @@ func TestSync_SealedCaseIsShreddedAfterAcknowledgement(t *testing.T) {
 	if !strings.Contains(st, `"status":"sealed"`) || !strings.Contains(st, `"service_id":"anmeldung"`) {
 		t.Errorf("laptop lost the case's status: %s", st)
 	}
-	// And the town hall has it all.
-	var rv struct{}
-	_ = rv
+	// And the town hall has it all, content included.
 	srvExp := k.export("musterstadt")
 	if st != srvExp {
 		t.Errorf("exports differ:\n%s\n%s", srvExp, st)
+	}
+	srv, err := server.Open(k.ctx, server.Config{DBPath: k.srvDB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rec, err := srv.Record(k.ctx, "musterstadt", c.ID)
+	if err != nil || rec.Fields["form.surname"] != "Mustermann" || rec.Fields["status"] != "sealed" {
+		t.Errorf("server's copy of the sealed case: status %q, surname kept %v, %v",
+			rec.Fields["status"], rec.Fields["form.surname"] == "Mustermann", err)
 	}
 }
 
@@ -320,5 +328,4 @@ func TestSync_AccessIsPerDeviceAndTenant(t *testing.T) {
 	if code := k.raw("POST", "/v1/enrol", "", strings.NewReader(`{"code":"nope"}`)); code != 401 {
 		t.Errorf("unknown enrolment code: %d, want 401", code)
 	}
-	_ = json.Valid
 }

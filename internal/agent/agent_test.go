@@ -11,7 +11,6 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/store"
-	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 func testConfig() agent.Config {
@@ -413,5 +412,3 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
-
-var _ = syncproto.Version
