@@ -15,7 +15,6 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/store"
-	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 const agentUsage = `usage:
@@ -162,28 +161,8 @@ func enroll(ctx context.Context, st *store.Store, serverURL, code, name, caFile,
 			return err
 		}
 		defer ss.Lock()
-		if pub, err = ss.DeviceKey(ctx); err != nil {
-			return err
-		}
 	}
-	c, err := agent.NewClient(agent.ClientConfig{BaseURL: serverURL, CAPEM: caPEM})
-	if err != nil {
-		return err
-	}
-	res, err := c.Enrol(ctx, syncproto.EnrolRequest{Code: code, Name: name, LocalID: st.DeviceID(), PublicKey: pub})
-	if err != nil {
-		return err
-	}
-	if err := st.SaveEnrolment(ctx, store.Enrolment{ServerURL: serverURL, Tenant: res.Tenant, DeviceID: res.DeviceID,
-		Token: res.Token, ServerPublicKey: res.ServerPublicKey, ServerKeyID: res.ServerKeyID, CAPEM: caPEM}); err != nil {
-		return err
-	}
-	if ss != nil {
-		if _, err := ss.SealPending(ctx); err != nil {
-			return err
-		}
-	}
-	return nil
+	return agent.Enrol(ctx, st, ss, agent.Enrolment{ServerURL: serverURL, Code: code, Name: name, CAPEM: caPEM})
 }
 
 // readPassword takes the password from BK_PASSWORD or the first line of

@@ -257,6 +257,14 @@ func TestSync_SealedCaseIsShreddedAfterAcknowledgement(t *testing.T) {
 	if _, err := ss.Get(k.ctx, c.ID); !errors.Is(err, store.ErrShredded) {
 		t.Errorf("after unlock: %v", err)
 	}
+	// The day's list still shows it, by its plain fields.
+	recs, err := ss.List(k.ctx, domain.TypeCase, nil)
+	if err != nil {
+		t.Fatalf("list with a shredded case: %v", err)
+	}
+	if len(recs) != 1 || !recs[0].Sealed || recs[0].Fields["service_id"] != "anmeldung" || recs[0].Fields["form.surname"] != "" {
+		t.Errorf("listed shredded case: %+v", recs)
+	}
 	// What the clerk needs to follow it stays.
 	st := a.export()
 	if !strings.Contains(st, `"status":"sealed"`) || !strings.Contains(st, `"service_id":"anmeldung"`) {

@@ -24,6 +24,11 @@ type Record struct {
 	HLC       hlc.Timestamp // of the last change
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// Sealed is set by List for a record whose content this laptop can no
+	// longer open (a sealed case shredded after the town hall acknowledged
+	// it, or another laptop's signed case): Fields then holds only its
+	// plain fields (status, service, dates).
+	Sealed bool
 }
 
 // FieldChange is the old and new value of one field in a change entry.
@@ -520,6 +525,14 @@ func (ss *Session) List(ctx context.Context, t domain.RecordType, where domain.F
 	out := make([]Record, 0, len(stored))
 	for _, sr := range stored {
 		r, _, _, _, err := ss.open(ctx, ss.st.r, sr)
+		if errors.Is(err, ErrShredded) {
+			r = sr.Record
+			r.Fields, r.Sealed = domain.Fields{}, true
+			if err := json.Unmarshal([]byte(sr.plain), &r.Fields); err != nil {
+				return nil, fmt.Errorf("store: list %s: record %s: plain fields: %w", t, sr.ID, err)
+			}
+			err = nil
+		}
 		if err != nil {
 			return nil, fmt.Errorf("store: list %s: %w", t, err)
 		}
