@@ -75,7 +75,8 @@ type Config struct {
 	// Trace is streamed after the start command. Nil: Mustermann(Caps).
 	Trace Trace
 	// Loop restarts the trace after a pause of Pause once it ends; without
-	// Loop the pad falls silent (pen out of range) at the end.
+	// Loop the pad falls silent (pen out of range) at the end, until the
+	// next start command draws the trace again.
 	Loop  bool
 	Pause time.Duration
 	// NoiseEvery inserts 1 to 6 random bytes of line noise after every
@@ -245,6 +246,11 @@ func (s *Sim) command(ctx context.Context, c byte) {
 		s.streaming = false
 	case sigpad.CmdStart:
 		s.streaming = true
+		if s.pos >= len(s.cfg.Trace) {
+			// The trace was drawn to the end: the next start (the app
+			// opening the pad for the next citizen) draws it again.
+			s.pos = 0
+		}
 	case sigpad.CmdQuery:
 		s.streaming = false
 		q := s.cfg.Caps.Encode()

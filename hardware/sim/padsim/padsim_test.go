@@ -252,3 +252,34 @@ func TestSim_CloseWhileStreaming(t *testing.T) {
 		t.Fatal("Close hangs")
 	}
 }
+
+// Without Loop the pad draws its trace once per start command: the next
+// citizen's signature screen (a new start) gets the whole trace again.
+func TestSim_StartDrawsTheTraceAgain(t *testing.T) {
+	var pens []sigpad.Pen
+	for i := range 20 {
+		pens = append(pens, sigpad.Pen{X: 1000 + 10*i, Y: 2000, Pressure: 200, Proximity: true, Tip: true})
+	}
+	s := start(t, padsim.Config{Trace: padsim.PenTrace(pens), Interval: time.Millisecond})
+	port := open(t, s.Path(), 38400)
+	count := func() int {
+		if _, err := port.Write([]byte{sigpad.CmdStart}); err != nil {
+			t.Fatal(err)
+		}
+		var d sigpad.Decoder
+		return len(d.Decode(nil, readFor(port, 2*time.Second, len(pens)*sigpad.PenPacketLen)))
+	}
+	if n := count(); n != len(pens) {
+		t.Fatalf("first start: %d packets, want %d", n, len(pens))
+	}
+	// Nothing more while the pen stays away.
+	if b := readFor(port, 100*time.Millisecond, 1); len(b) != 0 {
+		t.Fatalf("%d bytes after the trace ended", len(b))
+	}
+	if _, err := port.Write([]byte{sigpad.CmdStop}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != len(pens) {
+		t.Fatalf("second start: %d packets, want %d", n, len(pens))
+	}
+}
