@@ -32,6 +32,9 @@ const (
 	DefaultBackoffMax = 2 * time.Minute
 )
 
+// heartbeat is how often a running agent says so in the sync state.
+const heartbeat = 20 * time.Second
+
 // Config configures an Agent. Zero values mean the defaults.
 type Config struct {
 	Interval  time.Duration // sync at least this often (DefaultInterval)
@@ -280,6 +283,16 @@ func (a *Agent) Run(ctx context.Context) error {
 		return false
 	}
 
+	// The heartbeat tells the app that the agent runs, also while it
+	// waits (offline, not enrolled) and writes nothing else.
+	var lastBeat time.Time
+	beat := func() {
+		if now := a.now(); now.Sub(lastBeat) >= heartbeat || now.Before(lastBeat) {
+			lastBeat = now
+			a.setState(ctx, map[string]string{store.StateAgentSeen: fmtTime(now)})
+		}
+	}
+	beat()
 	doSync()
 	for {
 		select {
@@ -292,6 +305,7 @@ func (a *Agent) Run(ctx context.Context) error {
 				doSync()
 			}
 		case <-poll.C:
+			beat()
 			switch state {
 			case stRevoked, stNotEnrolled:
 				e, err := a.local.Enrolment(ctx)

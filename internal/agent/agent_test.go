@@ -412,3 +412,17 @@ func TestDescribe(t *testing.T) {
 		}
 	}
 }
+
+// A running agent says so even while it has nothing to do: the app shows
+// "Sync-Dienst läuft nicht" when the heartbeat stops.
+func TestRun_HeartbeatWhileNotEnrolled(t *testing.T) {
+	l := newMemLocal("http://127.0.0.1:1")
+	l.enrolled = false
+	a := newAgent(t, l)
+	stop := run(t, a)
+	eventually(t, "the heartbeat", func() bool { return l.get(store.StateAgentSeen) != "" })
+	stop()
+	if ts, err := time.Parse(time.RFC3339, l.get(store.StateAgentSeen)); err != nil || time.Since(ts) > time.Minute {
+		t.Errorf("agent_seen = %q", l.get(store.StateAgentSeen))
+	}
+}

@@ -47,6 +47,7 @@ const (
 	StateConflicts    = "conflicts_open"
 	StateCheckpoint   = "checkpoint" // last pulled seq, committed with the data
 	StateRequest      = "request"    // set by the app: "sync now"
+	StateAgentSeen    = "agent_seen" // the agent's heartbeat (RFC 3339), so the app can tell it runs
 )
 
 // Enrolment returns what enrolment stored, or ErrNotEnrolled.
