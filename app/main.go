@@ -1,5 +1,5 @@
-// Command app is the clerks' desktop app. It only wires: open the field
-// store and the catalog, build the UI from app/ui, run.
+// Command buergerkoffer is the clerks' desktop app. It only wires: open the
+// field store and the catalog, build the UI from app/ui, run.
 package main
 
 import (
@@ -8,11 +8,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
+	"github.com/buergerkoffer/kit/app/demo"
 	"github.com/buergerkoffer/kit/app/ui"
+	"github.com/buergerkoffer/kit/assets"
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/store"
 )
@@ -30,10 +33,20 @@ func run() error {
 		defDB = filepath.Join(dir, "Buergerkoffer", "field.db")
 	}
 	db := flag.String("db", defDB, "path of the field store")
-	lang := flag.String("lang", "de", "language: de or en")
+	lang := flag.String("lang", "", "language for this run: de or en (default: the saved setting)")
+	demoMode := flag.Bool("demo", false, "demo kit: set up demo clerks, enrol with --server/--enrol-code, use the simulators' ports")
+	serverURL := flag.String("server", "", "demo: the central server")
+	code := flag.String("enrol-code", "", "demo: a one-time enrolment code (from syncd admin enrol)")
+	idPort := flag.String("id-reader", "", "demo: the ID reader's port")
+	padPort := flag.String("pad", "", "demo: the signature pad's port")
+	capture := flag.String("capture", "", "write a PNG of the window to this folder each time the screen changes (reviews under Xvfb)")
 	flag.Parse()
 	if err := os.MkdirAll(filepath.Dir(*db), 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
+	}
+	if *lang == "de" && runtime.GOOS != "windows" {
+		// Fyne's own texts (context menus) follow the system locale.
+		os.Setenv("LANGUAGE", "de")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -46,14 +59,22 @@ func run() error {
 		return err
 	}
 	defer st.Close()
+	hint := ""
+	if *demoMode {
+		if hint, err = demo.Prepare(ctx, st, demo.Config{ServerURL: *serverURL, Code: *code, IDReader: *idPort, Pad: *padPort}); err != nil {
+			return err
+		}
+	}
 
 	a := fyneapp.NewWithID("de.buergerkoffer.kit")
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow("Bürgerkoffer")
-	w.Resize(fyne.NewSize(900, 600))
-	k := &ui.Kit{Store: st, Catalog: cat, Lang: *lang, Window: w}
+	w.Resize(fyne.NewSize(1100, 760))
+	k := &ui.Kit{Store: st, Catalog: cat, Lang: *lang, Window: w, DemoHint: hint, CaptureDir: *capture}
 	if err := k.Start(ctx); err != nil {
 		return err
 	}
+	defer k.Close()
 	w.ShowAndRun()
 	return nil
 }

@@ -1,11 +1,27 @@
-// Package assets owns the files the kit carries inside its binary. Today
-// that is the service catalog (catalog/*.json, one definition per service,
-// read by internal/catalog); icons and translations will join it here.
+// Package assets owns the files the kit carries inside its binary: the
+// service catalog (catalog/*.json, one definition per service, read by
+// internal/catalog), the app icon, and the app's translations.
 package assets
 
-import "embed"
+import (
+	_ "embed"
+
+	"embed"
+)
 
 // Catalog holds the service definitions under "catalog/".
 //
 //go:embed catalog/*.json
 var Catalog embed.FS
+
+// Translations holds the app's translations under "translations/": the
+// app's German text is the key, each file maps it to one other language
+// (en.json: English).
+//
+//go:embed translations/*.json
+var Translations embed.FS
+
+// Icon is the app icon (PNG).
+//
+//go:embed icon.png
+var Icon []byte

@@ -21,7 +21,10 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
   devices --tenant T          list the tenant's laptops
   revoke DEVICE-ID            revoke a laptop (lost or stolen): its token stops working at once
   appointment --tenant T --visit V --at TIME --service S [--minutes N] [--name NAME]
-                              book an appointment centrally (it reaches the laptops by sync)`
+                              book an appointment centrally (it reaches the laptops by sync)
+  demo --tenant T [--day YYYY-MM-DD]
+                              book a sample visit with appointments (one cancelled, one moved)
+                              for the demo kit; prints the visit's id`
 
 // runAdmin implements `syncd admin`: what an operator of the central server
 // does by hand, on the server's database.
@@ -42,6 +45,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	service := fs.String("service", "", "service id from the catalog")
 	minutes := fs.Int("minutes", 15, "appointment length")
 	name := fs.String("name", "", "citizen's name (personal data: sealed)")
+	day := fs.String("day", time.Now().Format("2006-01-02"), "demo: the visit's day")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -132,11 +136,55 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(err)
 		}
 		fmt.Fprintf(stdout, "appointment booked (change %s, seq %d)\n", res.ID, res.Seq)
+	case "demo":
+		if !needTenant() {
+			return 2
+		}
+		id, err := bookDemo(ctx, srv, *tenant, *day)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintln(stdout, id)
 	default:
 		fmt.Fprintln(stderr, adminUsage)
 		return 2
 	}
 	return 0
+}
+
+// bookDemo books what the central office would for a field day: a visit
+// staffed by the demo clerks and its appointments, one of them cancelled
+// and one moved. The names are the specimens' on the simulated ID reader.
+func bookDemo(ctx context.Context, srv *server.Server, tenant, day string) (string, error) {
+	d, err := time.ParseInLocation("2006-01-02", day, time.Local)
+	if err != nil {
+		return "", fmt.Errorf("--day: %w", err)
+	}
+	at := func(h, m int) time.Time { return d.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+	visit := domain.Visit{ID: domain.NewID(), Place: "Dorfgemeinschaftshaus Oberweiler",
+		VenueAddress: "Hauptstraße 12, 54321 Oberweiler", Day: day, ClerkIDs: []string{"anna", "ben"}}
+	if _, err := srv.Central(ctx, tenant, server.CentralChange{RecordID: visit.ID, RecordType: domain.TypeVisit,
+		Op: "create", BaseVersion: -1, Set: visit.Fields().NonEmpty(), Clerk: "admin"}); err != nil {
+		return "", err
+	}
+	appts := []domain.Appointment{
+		{StartsAt: at(9, 0), ServiceID: "anmeldung", CitizenName: "Erika Mustermann", CitizenPhone: "06541 12345"},
+		{StartsAt: at(9, 20), ServiceID: "meldebescheinigung", CitizenName: "Anna Maria Eriksson"},
+		{StartsAt: at(9, 40), ServiceID: "fuehrungszeugnis", CitizenName: "Max Beispiel", Status: domain.AppointmentCancelled},
+		{StartsAt: at(10, 0), ServiceID: "hundeanmeldung", CitizenName: "Jonas Probe", Status: domain.AppointmentMoved, MovedTo: at(11, 30)},
+		{StartsAt: at(10, 20), ServiceID: "bewohnerparkausweis", CitizenName: "Lena Muster"},
+	}
+	for _, a := range appts {
+		a.VisitID, a.Minutes = visit.ID, 15
+		if a.Status == "" {
+			a.Status = domain.AppointmentBooked
+		}
+		if _, err := srv.Central(ctx, tenant, server.CentralChange{RecordType: domain.TypeAppointment, Op: "create",
+			BaseVersion: -1, Set: a.Fields().NonEmpty(), Clerk: "admin"}); err != nil {
+			return "", err
+		}
+	}
+	return visit.ID, nil
 }
 
 func fmtWhen(t time.Time) string {

@@ -337,3 +337,40 @@ func TestSync_AccessIsPerDeviceAndTenant(t *testing.T) {
 		t.Errorf("unknown enrolment code: %d, want 401", code)
 	}
 }
+
+// `syncd admin demo` books a field day that reaches a laptop by sync: the
+// visit, and its appointments as the central office left them.
+func TestAdminDemo_VisitReachesTheLaptop(t *testing.T) {
+	k := startKit(t)
+	a := k.laptop("a", "musterstadt")
+	visitID := k.admin("demo", "--tenant", "musterstadt", "--day", "2026-11-23")
+	a.sync()
+	r, err := a.ss.Get(k.ctx, visitID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := domain.VisitFromFields(r.ID, r.Fields); v.Day != "2026-11-23" || v.Place == "" || len(v.ClerkIDs) != 2 {
+		t.Errorf("visit %+v", v)
+	}
+	recs, err := a.ss.List(k.ctx, domain.TypeAppointment, domain.Fields{"visit_id": visitID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[domain.AppointmentStatus]int{}
+	for _, r := range recs {
+		ap, err := domain.AppointmentFromFields(r.ID, r.Fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ap.CitizenName == "" {
+			t.Errorf("appointment %s: the citizen's name did not open on the laptop", ap.ID)
+		}
+		if ap.Status == domain.AppointmentMoved && !ap.MovedTo.After(ap.StartsAt) {
+			t.Errorf("moved appointment without its new time: %+v", ap)
+		}
+		status[ap.Status]++
+	}
+	if len(recs) != 5 || status[domain.AppointmentCancelled] != 1 || status[domain.AppointmentMoved] != 1 {
+		t.Errorf("%d appointments, by status %v", len(recs), status)
+	}
+}

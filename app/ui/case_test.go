@@ -1,0 +1,257 @@
+package ui
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buergerkoffer/kit/internal/agent"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/server"
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// fill sets a field of the case form on screen as a clerk would: typing
+// into an entry, choosing an option, ticking a box.
+func (h *harness) fill(id, value string) {
+	h.t.Helper()
+	var r *fieldRow
+	fyne.DoAndWait(func() { r = h.k.formRows[id] })
+	if r == nil {
+		h.t.Fatalf("no field %s on the form", id)
+	}
+	switch in := r.input.(type) {
+	case *widget.Entry:
+		h.typeInto(in, value)
+	case *widget.Select:
+		fyne.DoAndWait(func() { in.SetSelected(value) })
+	case *widget.Check:
+		fyne.DoAndWait(func() { in.SetChecked(value == "true") })
+	default:
+		h.t.Fatalf("field %s: cannot fill a %T", id, in)
+	}
+}
+
+// fieldError is the message under a field, "" if none is shown.
+func (h *harness) fieldError(id string) string {
+	var s string
+	fyne.DoAndWait(func() {
+		if r := h.k.formRows[id]; r != nil && r.err.Visible() {
+			s = r.err.Text
+		}
+	})
+	return s
+}
+
+func (h *harness) value(id string) string {
+	var s string
+	fyne.DoAndWait(func() {
+		if r := h.k.formRows[id]; r != nil {
+			if e, ok := r.input.(*widget.Entry); ok {
+				s = e.Text
+			}
+		}
+	})
+	return s
+}
+
+// TestWholeCase is a field day's case from the appointment to the town
+// hall: the central office books an appointment, the laptop pulls it, a
+// clerk signs in, opens it, reads the citizen's ID card on the simulated
+// reader, fills the form (a wrong postal code is refused with a message),
+// the citizen reviews the summary and signs on the simulated pad while the
+// ink appears on screen, the clerk seals; the case is in the store with
+// its change entries and attachments, and after a sync at the town hall.
+func TestWholeCase(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	now := time.Now()
+	visit := domain.Visit{ID: domain.NewID(), Place: "Dorfgemeinschaftshaus Oberweiler",
+		VenueAddress: "Hauptstraße 12, 54321 Oberweiler", Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna", "ben"}}
+	central := func(typ domain.RecordType, id string, f domain.Fields) {
+		if _, err := h.srv.Central(h.ctx, tenant, server.CentralChange{RecordID: id, RecordType: typ, Op: "create",
+			BaseVersion: -1, Set: f.NonEmpty(), Clerk: "admin"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	central(domain.TypeVisit, visit.ID, visit.Fields())
+	start := time.Date(now.Year(), now.Month(), now.Day(), 9, 0, 0, 0, time.Local)
+	central(domain.TypeAppointment, "", domain.Appointment{VisitID: visit.ID, StartsAt: start, Minutes: 15,
+		ServiceID: "anmeldung", Status: domain.AppointmentBooked, CitizenName: "Erika Mustermann"}.Fields())
+	central(domain.TypeAppointment, "", domain.Appointment{VisitID: visit.ID, StartsAt: start.Add(20 * time.Minute),
+		Minutes: 15, ServiceID: "hundeanmeldung", Status: domain.AppointmentCancelled, CitizenName: "Max Beispiel"}.Fields())
+	h.sync()
+
+	h.shot("01-anmeldung")
+	h.signIn("anna")
+	h.waitText("Erika Mustermann")
+	if !h.hasText("Dorfgemeinschaftshaus Oberweiler") || !h.hasText("Anna Schmidt, Ben Keller") {
+		t.Errorf("the day does not show the visit and both clerks: %q", h.texts())
+	}
+	if !h.hasText("abgesagt") {
+		t.Error("the cancelled appointment is not shown as such")
+	}
+	h.shot("02-tag")
+	h.tap("Termin öffnen")
+	h.waitScreen("case")
+	h.waitText("Anmeldung / Ummeldung einer Wohnung")
+
+	// The ID card fills the person's fields and warns: it expired in 2020.
+	h.tap("Ausweis lesen")
+	h.waitFor("the document", func() bool { return h.value("surname") != "" })
+	if got := h.value("surname"); got != "MUSTERMANN" {
+		t.Errorf("surname from the ID card = %q", got)
+	}
+	if got := h.value("birth_date"); got != "12.08.1964" {
+		t.Errorf("birth date from the ID card = %q", got)
+	}
+	h.waitText("Der Ausweis ist abgelaufen (gültig bis 31.10.2020).")
+	h.shot("03-antrag-ausweis-gelesen")
+
+	h.fill("surname", "Mustermann")
+	h.fill("given_names", "Erika")
+	h.fill("birth_place", "Berlin")
+	h.fill("sex", "weiblich") // a German ID card states none
+	h.fill("marital_status", "ledig")
+	h.fill("move_in_date", now.AddDate(0, 0, -3).Format("02.01.2006"))
+	h.fill("new_street", "Hauptstraße")
+	h.fill("new_house_number", "7a")
+	h.fill("new_city", "Oberweiler")
+	h.fill("dwelling_status", "alleinige Wohnung")
+	h.fill("previous_street", "Heidestraße")
+	h.fill("previous_house_number", "17")
+	h.fill("previous_postal_code", "51147")
+	h.fill("previous_city", "Köln")
+	h.fill("id_issuing_authority", "Stadt Köln")
+	h.fill("id_issue_date", "01.11.2021")
+	h.fill("id_expiry_date", "31.10.2031")
+	h.fill("landlord_confirmation_presented", "true")
+	h.fill("landlord_name", "Wohnbau Oberweiler GmbH")
+	h.fill("landlord_address", "Am Markt 1, 54321 Oberweiler")
+	h.fill("landlord_is_owner", "true")
+	h.fill("landlord_move_in_date", now.AddDate(0, 0, -3).Format("02.01.2006"))
+
+	// A postal code of four digits is refused, inline, in German.
+	h.fill("new_postal_code", "5432")
+	if msg := h.fieldError("new_postal_code"); !strings.Contains(msg, "Postleitzahl") {
+		t.Errorf("postal code 5432: message %q", msg)
+	}
+	h.shot("04-antrag-plz-falsch")
+	h.tap("Weiter zur Übersicht")
+	h.waitText("prüfen (rot markiert).")
+	if h.screen() != "case" {
+		t.Fatalf("the form went on with an invalid postal code (screen %s)", h.screen())
+	}
+	h.fill("new_postal_code", "54321")
+	if msg := h.fieldError("new_postal_code"); msg != "" {
+		t.Errorf("postal code 54321 still refused: %q", msg)
+	}
+	h.tap("Weiter zur Übersicht")
+	h.waitScreen("summary")
+	h.waitText("Oberweiler")
+	if !h.hasText("alleinige Wohnung") || !h.hasText("ledig") {
+		t.Errorf("the summary does not show option labels: %q", h.texts())
+	}
+	h.shot("05-uebersicht")
+
+	// The signature appears on screen while the pen moves.
+	h.tap("Weiter zur Unterschrift")
+	h.waitScreen("signature")
+	h.waitFor("ink on screen", func() bool {
+		for _, o := range h.objects() {
+			if img, ok := o.(*canvas.Image); ok && img.Image != nil && inked(img.Image) > 200 {
+				return true
+			}
+		}
+		return false
+	})
+	h.shot("06-unterschrift")
+	// The simulated pad draws its signature in about two seconds.
+	time.Sleep(2500 * time.Millisecond)
+	h.tap("Unterschrift übernehmen")
+	h.waitScreen("signoff")
+	h.shot("07-abschliessen")
+	h.tap("Versiegeln und abschließen")
+	h.waitScreen("day")
+	h.waitText("Antrag versiegelt.")
+	h.waitText("Versiegelt, noch nicht übertragen")
+	h.shot("08-tag-versiegelt")
+
+	// In the store: sealed, with the three signature attachments and the
+	// change entries that carry it to the town hall.
+	ss := h.session("anna")
+	recs, err := ss.List(h.ctx, domain.TypeCase, nil)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("cases %v, %v", recs, err)
+	}
+	c, err := domain.CaseFromFields(recs[0].ID, recs[0].Fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != domain.StatusSealed || c.VisitID != visit.ID || c.AppointmentID == "" || c.PersonID == "" {
+		t.Errorf("case %+v", c)
+	}
+	if c.Form["new_postal_code"] != "54321" || c.Form["surname"] != "Mustermann" || c.Form["birth_date"] != "1964-08-12" {
+		t.Errorf("form %v", c.Form)
+	}
+	atts := map[domain.AttachmentKind][]byte{}
+	for _, kind := range []domain.AttachmentKind{domain.AttachmentSignaturePNG, domain.AttachmentPadRaw, domain.AttachmentISO19794} {
+		sha := recs[0].Fields[domain.AttachmentPrefix+string(kind)]
+		data, err := ss.Attachment(h.ctx, sha)
+		if err != nil || len(data) == 0 {
+			t.Errorf("attachment %s: %d bytes, %v", kind, len(data), err)
+		}
+		atts[kind] = data
+	}
+	if !bytes.HasPrefix(atts[domain.AttachmentSignaturePNG], []byte("\x89PNG")) {
+		t.Error("the signature picture is not a PNG")
+	}
+	var ops []string
+	if err := h.st.Changes(h.ctx, 0, 0, true, func(ch store.Change) error {
+		if ch.RecordID == c.ID {
+			ops = append(ops, string(ch.Op)+":"+strings.Join(ch.Fields, ","))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	joined := strings.Join(ops, " ")
+	for _, want := range []string{"create:", "attachment.signature_png", "attachment.pad_raw", "attachment.iso19794_7", "signed_at", "sealed_at"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("outbox of the case lacks %q: %v", want, ops)
+		}
+	}
+
+	// The agent carries it to the town hall; the laptop forgets it.
+	rep := h.sync()
+	if rep.Uploaded != 3 {
+		t.Errorf("uploaded %d attachments, want 3", rep.Uploaded)
+	}
+	rv, err := h.srv.Record(h.ctx, tenant, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Fields["status"] != "sealed" || rv.Fields["form.new_postal_code"] != "54321" || rv.Fields["form.given_names"] != "Erika" {
+		t.Errorf("at the town hall: %v", rv.Fields)
+	}
+	e, err := h.st.Enrolment(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := agent.NewClient(agent.ClientConfig{BaseURL: e.ServerURL, Token: e.Token})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	for kind := range atts {
+		if b, err := cl.DownloadAttachment(h.ctx, tenant, rv.Fields[domain.AttachmentPrefix+string(kind)]); err != nil || len(b) == 0 {
+			t.Errorf("attachment %s at the town hall: %d bytes, %v", kind, len(b), err)
+		}
+	}
+	h.waitText("Versiegelt, im Rathaus angekommen")
+	h.waitText("Alles übertragen")
+}

@@ -1,0 +1,574 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buergerkoffer/kit/hardware/idreader"
+	"github.com/buergerkoffer/kit/internal/catalog"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/mrz"
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// A case's form, generated from the service catalog: one input per field,
+// by type; fields shown only while their condition holds; every check of
+// the catalog inline, in plain German, as the clerk types. "Ausweis lesen"
+// takes the next document from the ID reader and fills the person's
+// fields, warning on failed check digits or an expired document.
+
+// idReadTimeout is how long "Ausweis lesen" waits for a document.
+const idReadTimeout = 60 * time.Second
+
+// caseFlow is a case on its way through the screens. It outlives their
+// widgets: a language change or a lock rebuilds the screens from it.
+type caseFlow struct {
+	svc           *catalog.Service
+	serviceID     string // of an appointment, until startCase finds it in the catalog
+	visitID       string
+	appointmentID string
+	appointment   string // "09:15, Erika Mustermann": shown, not stored in the case
+
+	id      string // "" until first saved
+	version int64
+	status  domain.Status
+
+	values  map[string]string
+	touched map[string]bool
+	tried   bool // "Weiter" was pressed: show every error
+
+	doc      *mrz.Result // the document read, if any
+	docWarn  []string
+	personID string
+
+	confirmedBy string // the second clerk, with four-eyes
+}
+
+func newFlowForAppointment(a domain.Appointment, visitID string) *caseFlow {
+	f := &caseFlow{serviceID: a.ServiceID, visitID: visitID, appointmentID: a.ID,
+		values: map[string]string{}, touched: map[string]bool{}}
+	f.appointment = a.StartsAt.Local().Format("15:04")
+	if a.CitizenName != "" {
+		f.appointment += ", " + a.CitizenName
+	}
+	return f
+}
+
+// startCase shows the form of a new case; without a known service, the
+// picker first.
+func (k *Kit) startCase(f *caseFlow) {
+	if f.svc == nil {
+		s, ok := k.Catalog.Service(f.serviceID)
+		if !ok {
+			k.showServicePicker(f.visitID)
+			return
+		}
+		f.svc = s
+	}
+	k.show("case", func() fyne.CanvasObject { return k.caseForm(f) })
+}
+
+// showServicePicker lists the catalog's services for a walk-in.
+func (k *Kit) showServicePicker(visitID string) {
+	k.show("services", func() fyne.CanvasObject {
+		svcs := k.Catalog.Services()
+		box := container.NewVBox(heading(k.t("Neuer Antrag ohne Termin")), widget.NewLabel(k.t("Welche Leistung?")))
+		for _, s := range svcs {
+			s := s
+			b := k.button(s.Label.In(k.lang()), func() {
+				k.startCase(&caseFlow{svc: s, visitID: visitID, values: map[string]string{}, touched: map[string]bool{}})
+			})
+			b.Alignment = widget.ButtonAlignLeading
+			desc := wrapped(s.Description.In(k.lang()))
+			box.Add(container.NewVBox(b, desc))
+		}
+		box.Add(k.button("Zurück", k.showDay))
+		return container.NewVScroll(box)
+	})
+}
+
+// openCase continues a case from the day's list.
+func (k *Kit) openCase(id string) {
+	ss := k.Session()
+	if ss == nil {
+		return
+	}
+	var c domain.Case
+	var v int64
+	k.work(func(ctx context.Context) (err error) {
+		c, v, err = ss.Case(ctx, id)
+		return err
+	}, func(err error) {
+		if err != nil {
+			k.notice = k.message(err)
+			k.showDay()
+			return
+		}
+		svc, ok := k.Catalog.Service(c.ServiceID)
+		if !ok {
+			k.notice = k.tf("Die Leistung %q ist nicht im Katalog dieses Laptops.", c.ServiceID)
+			k.showDay()
+			return
+		}
+		f := &caseFlow{svc: svc, visitID: c.VisitID, appointmentID: c.AppointmentID, id: c.ID, version: v,
+			status: c.Status, values: map[string]string(c.Form), touched: map[string]bool{}, personID: c.PersonID,
+			confirmedBy: c.ConfirmedBy}
+		if f.values == nil {
+			f.values = map[string]string{}
+		}
+		if c.Status == domain.StatusSigned {
+			k.showSignoff(f)
+			return
+		}
+		k.startCase(f)
+	})
+}
+
+// fieldRow is one input of the form with its help and error lines.
+type fieldRow struct {
+	field *catalog.Field
+	input fyne.CanvasObject // the entry, selection or check box
+	set   func(v string)    // show a value (prefill from the ID document)
+	label *widget.Label
+	box   *fyne.Container // input, help and error: hidden with the label
+	err   *widget.Label
+}
+
+func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
+	lang := k.lang()
+	rows := map[string]*fieldRow{}
+	k.formRows = rows
+	var order []string
+	revalidate := func() {}
+
+	changed := func(id, v string) {
+		k.touch()
+		if f.values[id] == v {
+			return
+		}
+		f.values[id] = v
+		f.touched[id] = true
+		revalidate()
+	}
+	sections := container.NewVBox()
+	for _, sec := range f.svc.Sections {
+		sections.Add(bold(sec.Label.In(lang)))
+		form := container.New(layout.NewFormLayout())
+		for _, fd := range sec.Fields {
+			r := k.fieldInput(fd, f.values[fd.ID], lang, func(v string) { changed(fd.ID, v) })
+			rows[fd.ID] = r
+			order = append(order, fd.ID)
+			text := fd.Label.In(lang)
+			if fd.Mandatory {
+				text += " *"
+			}
+			r.label = widget.NewLabel(text)
+			r.box = container.NewVBox(r.input)
+			if h := fd.Help.In(lang); h != "" {
+				hl := wrapped(h)
+				hl.Importance = widget.LowImportance
+				hl.TextStyle.Italic = true
+				r.box.Add(hl)
+			}
+			r.box.Add(r.err)
+			form.Add(r.label)
+			form.Add(r.box)
+		}
+		sections.Add(form)
+		sections.Add(widget.NewSeparator())
+	}
+	errorsSummary := problem()
+	revalidate = func() {
+		vis := f.svc.Visible(f.values)
+		errs := f.svc.Validate(f.values, k.Now())
+		for _, id := range order {
+			r := rows[id]
+			if vis[id] {
+				r.label.Show()
+				r.box.Show()
+			} else {
+				r.label.Hide()
+				r.box.Hide()
+			}
+			msg := ""
+			if e := errs.For(id); e != nil && (f.tried || (f.touched[id] && f.values[id] != "")) {
+				msg = e.Message(lang)
+			}
+			setProblem(r.err, msg)
+		}
+		switch {
+		case f.tried && len(errs) == 1:
+			setProblem(errorsSummary, k.t("Bitte 1 Angabe prüfen (rot markiert)."))
+		case f.tried && len(errs) > 1:
+			setProblem(errorsSummary, k.tf("Bitte %d Angaben prüfen (rot markiert).", len(errs)))
+		default:
+			setProblem(errorsSummary, "")
+		}
+		sections.Refresh()
+	}
+	revalidate()
+
+	// "Ausweis lesen".
+	docInfo := container.NewVBox()
+	showDoc := func() {
+		docInfo.Objects = nil
+		if f.doc != nil {
+			docInfo.Add(widget.NewLabel(k.tf("Ausweis gelesen: %s, Nr. %s, gültig bis %s",
+				docKind(k, f.doc), f.doc.DocumentNumber, germanDate(f.doc.ExpiryDate))))
+		}
+		for _, w := range f.docWarn {
+			docInfo.Add(note(w))
+		}
+		docInfo.Refresh()
+	}
+	showDoc()
+	readStatus := widget.NewLabel("")
+	readBtn := k.button("Ausweis lesen", nil)
+	readBtn.Importance = widget.HighImportance
+	cancelRead := k.button("Abbrechen", nil)
+	cancelRead.Hide()
+	readBtn.OnTapped = func() {
+		k.touch()
+		port := k.Settings().IDReader
+		if port == "" {
+			readStatus.SetText(k.t("Kein Lesegerät eingestellt (Einstellungen → Geräte)."))
+			return
+		}
+		readBtn.Disable()
+		cancelRead.Show()
+		readStatus.SetText(k.t("Bitte den Ausweis auf das Lesegerät legen …"))
+		ctx, cancel := context.WithTimeout(k.ctx, idReadTimeout)
+		k.onLeave(cancel)
+		cancelRead.OnTapped = cancel
+		var res *mrz.Result
+		k.work(func(context.Context) (err error) {
+			defer cancel()
+			res, err = k.readDocument(ctx, port)
+			return err
+		}, func(err error) {
+			readBtn.Enable()
+			cancelRead.Hide()
+			if err != nil {
+				readStatus.SetText(k.idReadMessage(err))
+				return
+			}
+			readStatus.SetText("")
+			f.doc, f.docWarn = res, k.documentWarnings(res)
+			for id, v := range f.svc.Prefill(mrzFields(res)) {
+				if r, ok := rows[id]; ok {
+					f.values[id] = v
+					f.touched[id] = true
+					r.set(v)
+				}
+			}
+			showDoc()
+			revalidate()
+		})
+	}
+
+	title := f.svc.Label.In(lang)
+	head := container.NewVBox(heading(title))
+	if f.appointment != "" {
+		head.Add(widget.NewLabel(k.tf("Termin: %s", f.appointment)))
+	}
+	if d := f.svc.Deadline.In(lang); d != "" {
+		head.Add(wrapped(d))
+	}
+	head.Add(widget.NewLabel(k.tf("Rechtsgrundlage: %s", f.svc.Law)))
+	head.Add(container.NewHBox(readBtn, cancelRead, readStatus))
+	head.Add(docInfo)
+
+	saveMsg := problem()
+	save := func(next func()) {
+		ss := k.Session()
+		if ss == nil {
+			return
+		}
+		k.work(func(ctx context.Context) error { return k.saveDraft(ctx, ss, f) }, func(err error) {
+			if err != nil {
+				setProblem(saveMsg, k.message(err))
+				return
+			}
+			next()
+		})
+	}
+	draft := k.button("Entwurf speichern", func() {
+		save(func() {
+			k.notice = k.t("Entwurf gespeichert.")
+			k.showDay()
+		})
+	})
+	next := k.button("Weiter zur Übersicht", func() {
+		f.tried = true
+		revalidate()
+		if errs := f.svc.Validate(f.values, k.Now()); len(errs) > 0 {
+			return
+		}
+		save(func() { k.showSummary(f) })
+	})
+	next.Importance = widget.HighImportance
+	back := k.button("Zurück zum Tag", k.showDay)
+	foot := container.NewVBox(errorsSummary, saveMsg, container.NewHBox(back, layoutSpacer(), draft, next))
+	return container.NewBorder(head, foot, nil, nil, container.NewVScroll(sections))
+}
+
+// fieldInput makes the input for a catalog field.
+func (k *Kit) fieldInput(fd *catalog.Field, value, lang string, changed func(string)) *fieldRow {
+	r := &fieldRow{field: fd, err: problem()}
+	switch fd.Type {
+	case catalog.TypeBool:
+		c := widget.NewCheck(k.t("ja"), func(b bool) { changed(fmt.Sprint(b)) })
+		c.SetChecked(value == "true")
+		r.input, r.set = c, func(v string) { c.SetChecked(v == "true") }
+	case catalog.TypeSelect:
+		labels, byLabel, byValue := optionLabels(fd, lang)
+		s := widget.NewSelect(labels, func(l string) { changed(byLabel[l]) })
+		s.PlaceHolder = k.t("(bitte wählen)")
+		if l, ok := byValue[value]; ok {
+			s.SetSelected(l)
+		}
+		r.input, r.set = s, func(v string) {
+			if l, ok := byValue[v]; ok {
+				s.SetSelected(l)
+			}
+		}
+	case catalog.TypeMultiselect:
+		labels, byLabel, byValue := optionLabels(fd, lang)
+		var g *widget.CheckGroup
+		g = widget.NewCheckGroup(labels, func(sel []string) {
+			var vs []string
+			for _, l := range labels { // in the catalog's order
+				for _, s := range sel {
+					if s == l {
+						vs = append(vs, byLabel[l])
+					}
+				}
+			}
+			changed(strings.Join(vs, ","))
+		})
+		g.Horizontal = len(labels) <= 4
+		setMulti := func(v string) {
+			var sel []string
+			for _, x := range strings.Split(v, ",") {
+				if l, ok := byValue[strings.TrimSpace(x)]; ok {
+					sel = append(sel, l)
+				}
+			}
+			g.SetSelected(sel)
+		}
+		setMulti(value)
+		r.input, r.set = g, setMulti
+	case catalog.TypeDate:
+		e := widget.NewEntry()
+		e.SetPlaceHolder(k.t("TT.MM.JJJJ"))
+		e.SetText(germanDate(value))
+		e.OnChanged = func(s string) { changed(isoDate(s)) }
+		r.input, r.set = e, func(v string) { e.SetText(germanDate(v)) }
+	case catalog.TypeTextarea:
+		e := widget.NewMultiLineEntry()
+		e.Wrapping = fyne.TextWrapWord
+		e.SetMinRowsVisible(2)
+		e.SetText(value)
+		e.OnChanged = changed
+		r.input, r.set = e, e.SetText
+	default:
+		e := widget.NewEntry()
+		e.SetText(value)
+		e.OnChanged = changed
+		r.input, r.set = e, e.SetText
+	}
+	return r
+}
+
+func optionLabels(fd *catalog.Field, lang string) (labels []string, byLabel, byValue map[string]string) {
+	byLabel, byValue = map[string]string{}, map[string]string{}
+	for _, o := range fd.Options {
+		l := o.Label.In(lang)
+		labels = append(labels, l)
+		byLabel[l], byValue[o.Value] = o.Value, l
+	}
+	return labels, byLabel, byValue
+}
+
+// isoDate turns what a clerk types (TT.MM.JJJJ, also T.M.JJJJ) into
+// YYYY-MM-DD; anything else goes to the validator as typed, which says
+// what is wrong with it.
+func isoDate(s string) string {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{"02.01.2006", "2.1.2006"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.Format("2006-01-02")
+		}
+	}
+	return s
+}
+
+// saveDraft writes the flow's form into its case, creating the case (and
+// the person read from the document) the first time.
+func (k *Kit) saveDraft(ctx context.Context, ss *store.Session, f *caseFlow) error {
+	values := f.svc.Prune(f.values)
+	if f.personID == "" && f.doc != nil {
+		p, err := ss.CreatePerson(ctx, personFrom(f.doc, values))
+		if err != nil {
+			return err
+		}
+		f.personID = p.ID
+	}
+	if f.id == "" {
+		c, err := ss.CreateCase(ctx, domain.Case{ServiceID: f.svc.ID, ServiceVersion: fmt.Sprint(f.svc.Version),
+			VisitID: f.visitID, AppointmentID: f.appointmentID, PersonID: f.personID, Form: domain.Fields(values)})
+		if err != nil {
+			return err
+		}
+		_, v, err := ss.Case(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		f.id, f.version, f.status = c.ID, v, c.Status
+		return nil
+	}
+	// Fields the clerk emptied or that are hidden now are cleared.
+	set := domain.Fields{}
+	c, v, err := ss.Case(ctx, f.id)
+	if err != nil {
+		return err
+	}
+	for id := range c.Form {
+		if _, ok := values[id]; !ok {
+			set[id] = ""
+		}
+	}
+	for id, val := range values {
+		if c.Form[id] != val {
+			set[id] = val
+		}
+	}
+	if len(set) == 0 {
+		f.version = v
+		return nil
+	}
+	nv, err := ss.UpdateCaseForm(ctx, f.id, f.version, set)
+	if err != nil {
+		return err
+	}
+	f.version = nv
+	return nil
+}
+
+// personFrom is the citizen as the document and the form name them.
+func personFrom(d *mrz.Result, form map[string]string) domain.Person {
+	p := domain.Person{Surname: d.Surname, GivenNames: d.GivenNames, BirthDate: d.BirthDate, Sex: d.Sex,
+		Nationality: d.Nationality, DocumentType: d.DocumentCode, DocumentNumber: d.DocumentNumber,
+		DocumentExpiry: d.ExpiryDate, IssuingState: d.IssuingState}
+	// The clerk corrects what the MRZ cannot spell (umlauts).
+	if v := form["surname"]; v != "" {
+		p.Surname = v
+	}
+	if v := form["given_names"]; v != "" {
+		p.GivenNames = v
+	}
+	p.BirthPlace = form["birth_place"]
+	p.BirthName = form["birth_name"]
+	return p
+}
+
+// readDocument opens the reader, waits for the next document and closes
+// the reader again. Line noise is skipped; an unplugged reader is waited
+// for until ctx ends.
+func (k *Kit) readDocument(ctx context.Context, port string) (*mrz.Result, error) {
+	r, err := idreader.Start(ctx, idreader.Config{Open: k.Open, Path: port, Now: k.Now})
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	unplugged := false
+	for {
+		select {
+		case <-ctx.Done():
+			if unplugged {
+				return nil, errReaderGone
+			}
+			return nil, ctx.Err()
+		case ev, ok := <-r.Events():
+			if !ok {
+				return nil, errReaderGone
+			}
+			switch ev.Kind {
+			case idreader.EventDocument:
+				return ev.Result, nil
+			case idreader.EventDisconnected:
+				unplugged = true
+			case idreader.EventReconnected:
+				unplugged = false
+			}
+		}
+	}
+}
+
+var errReaderGone = errors.New("ui: the ID reader went away")
+
+func (k *Kit) idReadMessage(err error) string {
+	switch {
+	case errors.Is(err, errReaderGone):
+		return k.t("Das Lesegerät ist nicht verbunden. Bitte Kabel prüfen.")
+	case errors.Is(err, context.DeadlineExceeded):
+		return k.t("Kein Ausweis erkannt. Bitte erneut versuchen oder die Angaben eintippen.")
+	case errors.Is(err, context.Canceled):
+		return ""
+	}
+	return k.t("Das Lesegerät lässt sich nicht öffnen. Bitte Anschluss in den Einstellungen prüfen.")
+}
+
+// documentWarnings are what the clerk must check by eye before going on.
+func (k *Kit) documentWarnings(r *mrz.Result) []string {
+	var w []string
+	if !r.Valid {
+		names := map[string]string{
+			mrz.CheckDocumentNumber: k.t("Ausweisnummer"), mrz.CheckBirthDate: k.t("Geburtsdatum"),
+			mrz.CheckExpiryDate: k.t("Ablaufdatum"), mrz.CheckPersonalNumber: k.t("persönliche Nummer"),
+			mrz.CheckComposite: k.t("Gesamtprüfziffer"),
+		}
+		var failed []string
+		for _, e := range r.Errors {
+			if n, ok := names[e]; ok {
+				failed = append(failed, n)
+			} else {
+				failed = append(failed, e)
+			}
+		}
+		sort.Strings(failed)
+		w = append(w, k.tf("Prüfziffern stimmen nicht (%s). Bitte die Angaben mit dem Ausweis vergleichen; vielleicht wurde er schief gelesen.", strings.Join(failed, ", ")))
+	}
+	if r.ExpiryDate != "" && r.ExpiryDate < k.today() {
+		w = append(w, k.tf("Der Ausweis ist abgelaufen (gültig bis %s).", germanDate(r.ExpiryDate)))
+	}
+	return w
+}
+
+func docKind(k *Kit, r *mrz.Result) string {
+	switch {
+	case strings.HasPrefix(r.DocumentCode, "P"):
+		return k.t("Reisepass")
+	case strings.HasPrefix(r.DocumentCode, "V"):
+		return k.t("Visum")
+	}
+	return k.t("Ausweis")
+}
+
+// mrzFields names a document's values as the catalog's "mrz.*" sources do.
+func mrzFields(r *mrz.Result) map[string]string {
+	return map[string]string{
+		"surname": r.Surname, "given_names": r.GivenNames, "birth_date": r.BirthDate, "sex": r.Sex,
+		"nationality": r.Nationality, "document_number": r.DocumentNumber, "expiry_date": r.ExpiryDate,
+		"document_code": r.DocumentCode, "issuing_state": r.IssuingState,
+	}
+}

@@ -1,0 +1,391 @@
+// Package ui holds the clerks' screens, one file each: sign-in and lock
+// (signin.go), the day (day.go), a case's form (caseform.go), the summary
+// the citizen reviews (summary.go), the signature (signature.go), sign-off
+// and sealing (signoff.go), conflicts (conflicts.go), settings
+// (settings.go), and the sync status bar that is always visible
+// (syncbar.go). This file is the frame: navigation, the inactivity lock,
+// and the one way screens run work off the UI goroutine.
+//
+// The package never imports fyne.io/fyne/v2/app, so every screen runs
+// headless under fyne.io/fyne/v2/test with CGO_ENABLED=0. Store, crypto and
+// device work runs in goroutines the Kit owns; results come back through
+// fyne.Do.
+package ui
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buergerkoffer/kit/hardware"
+	"github.com/buergerkoffer/kit/internal/catalog"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// Kit is the app: what the screens work on and the frame around them.
+type Kit struct {
+	Store   *store.Store
+	Catalog *catalog.Catalog
+	Window  fyne.Window
+	// Lang, if set, overrides the saved language for this run.
+	Lang string
+	// Open opens serial ports; nil means hardware.OpenSerial.
+	Open hardware.Opener
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// DemoHint, if set, is shown on the sign-in screen (demo mode).
+	DemoHint string
+	// Tick is how often the sync status and the inactivity lock are
+	// checked; zero means one second.
+	Tick time.Duration
+	// CaptureDir, if set, receives a PNG of the window shortly after each
+	// screen change: how the real app is reviewed under Xvfb.
+	CaptureDir string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex // guards session and settings for the poller
+	session  *store.Session
+	settings Settings
+
+	lastActive atomic.Int64 // unix nanoseconds of the last input
+
+	// UI goroutine only.
+	cur       *screen
+	body      *fyne.Container
+	header    *fyne.Container
+	bar       *syncBar
+	conflicts int    // open conflicts, for the header
+	notice    string // shown once on the next day screen
+	lockedBy  domain.Clerk
+	resume    *screen // the screen to return to after unlocking
+	captures  int
+	formRows  map[string]*fieldRow // the case form on screen, by field id
+}
+
+// screen is what is shown: it can be built again (after a language change
+// or an unlock) from state that lives outside its widgets.
+type screen struct {
+	name  string // "day", "case", ...: for tests and screenshots
+	build func() fyne.CanvasObject
+	stops []func()
+}
+
+// Start loads the settings, starts the sync status poller and the
+// inactivity lock, and shows the first screen: setup on a new laptop,
+// sign-in otherwise. It stops when ctx ends or Close is called.
+func (k *Kit) Start(ctx context.Context) error {
+	if k.Now == nil {
+		k.Now = time.Now
+	}
+	if k.Open == nil {
+		k.Open = hardware.OpenSerial
+	}
+	if k.Tick <= 0 {
+		k.Tick = time.Second
+	}
+	s, err := LoadSettings(ctx, k.Store)
+	if err != nil {
+		return err
+	}
+	if k.Lang != "" {
+		s.Lang = k.Lang
+	}
+	k.settings = s
+	k.ctx, k.cancel = context.WithCancel(ctx)
+	k.touch()
+	k.bar = k.newSyncBar()
+	k.body = container.NewStack()
+	k.header = container.NewStack()
+	k.Window.SetContent(container.NewBorder(k.header, k.bar.object, nil, nil, k.body))
+	if dc, ok := k.Window.Canvas().(desktop.Canvas); ok {
+		dc.SetOnKeyDown(func(*fyne.KeyEvent) { k.touch() })
+	}
+	ok, err := k.Store.SetUp(ctx)
+	if err != nil {
+		return err
+	}
+	if ok {
+		k.show("signin", k.signIn)
+	} else {
+		k.show("setup", k.setup)
+	}
+	k.wg.Add(1)
+	go k.poll()
+	return nil
+}
+
+// Close stops the Kit's goroutines and locks the session.
+func (k *Kit) Close() {
+	if k.cancel != nil {
+		k.cancel()
+	}
+	k.wg.Wait()
+	k.mu.Lock()
+	if k.session != nil {
+		k.session.Lock()
+		k.session = nil
+	}
+	k.mu.Unlock()
+}
+
+// Session returns the unlocked session, nil while locked.
+func (k *Kit) Session() *store.Session {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.session
+}
+
+// Screen names what is shown ("signin", "day", "case", ...).
+func (k *Kit) Screen() string {
+	if k.cur == nil {
+		return ""
+	}
+	return k.cur.name
+}
+
+// Settings returns the settings in force.
+func (k *Kit) Settings() Settings {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.settings
+}
+
+func (k *Kit) lang() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.settings.Lang
+}
+
+// touch records input: the inactivity lock counts from the last one.
+func (k *Kit) touch() { k.lastActive.Store(k.Now().UnixNano()) }
+
+// show replaces the screen. The old screen's stops run first (a device it
+// had opened is closed).
+func (k *Kit) show(name string, build func() fyne.CanvasObject) {
+	k.leave()
+	k.cur = &screen{name: name, build: build}
+	k.render()
+}
+
+// rebuild builds the current screen again from its state.
+func (k *Kit) rebuild() {
+	if k.cur == nil {
+		return
+	}
+	k.leave()
+	k.render()
+}
+
+func (k *Kit) leave() {
+	if k.cur == nil {
+		return
+	}
+	for _, stop := range k.cur.stops {
+		stop()
+	}
+	k.cur.stops = nil
+}
+
+func (k *Kit) render() {
+	k.touch()
+	obj := k.cur.build()
+	if k.Session() != nil && k.cur.name != "lock" {
+		k.header.Objects = []fyne.CanvasObject{k.headerBar()}
+	} else {
+		k.header.Objects = nil
+	}
+	k.header.Refresh()
+	k.body.Objects = []fyne.CanvasObject{obj}
+	k.body.Refresh()
+	k.bar.render()
+	if k.CaptureDir != "" {
+		k.captures++
+		k.capture(fmt.Sprintf("%02d-%s.png", k.captures, k.cur.name))
+	}
+}
+
+// capture writes a PNG of the window once the screen has settled (data
+// loads off the UI goroutine).
+func (k *Kit) capture(name string) {
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		select {
+		case <-k.ctx.Done():
+			return
+		case <-time.After(1500 * time.Millisecond):
+		}
+		var img image.Image
+		fyne.DoAndWait(func() { img = k.Window.Canvas().Capture() })
+		var b bytes.Buffer
+		if err := png.Encode(&b, img); err != nil {
+			return
+		}
+		_ = os.WriteFile(filepath.Join(k.CaptureDir, name), b.Bytes(), 0o600)
+	}()
+}
+
+// onLeave registers what to stop when the current screen goes away.
+func (k *Kit) onLeave(stop func()) {
+	if k.cur != nil {
+		k.cur.stops = append(k.cur.stops, stop)
+	}
+}
+
+// work runs fn off the UI goroutine and then done on it. fn gets the Kit's
+// context; everything it starts must end with it.
+func (k *Kit) work(fn func(ctx context.Context) error, done func(error)) {
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		err := fn(k.ctx)
+		if done != nil && k.ctx.Err() == nil {
+			fyne.Do(func() { done(err) })
+		}
+	}()
+}
+
+// button is a button that counts as input for the inactivity lock.
+func (k *Kit) button(label string, tapped func()) *widget.Button {
+	return widget.NewButton(k.t(label), func() {
+		k.touch()
+		tapped()
+	})
+}
+
+// signedIn makes ss the session and shows the day, or the screen the
+// clerk was on when the laptop locked.
+func (k *Kit) signedIn(ss *store.Session) {
+	k.mu.Lock()
+	k.session = ss
+	k.mu.Unlock()
+	resume := k.resume
+	k.resume = nil
+	if resume != nil && ss.Clerk().ID == k.lockedBy.ID {
+		k.leave()
+		k.cur = resume
+		k.render()
+		return
+	}
+	k.showDay()
+}
+
+// Lock locks the session: the data key leaves memory, the screen shows
+// only who was signed in, and only that clerk's password (or another
+// clerk's sign-in) opens it again. What was on screen is kept to return to.
+func (k *Kit) Lock() {
+	k.mu.Lock()
+	ss := k.session
+	k.session = nil
+	k.mu.Unlock()
+	if ss == nil {
+		return
+	}
+	k.lockedBy = ss.Clerk()
+	ss.Lock()
+	k.leave()
+	if k.cur != nil && k.cur.name != "lock" {
+		k.resume = k.cur
+	}
+	k.cur = &screen{name: "lock", build: k.lockScreen}
+	k.render()
+}
+
+// poll is the Kit's background loop: sync status and the inactivity lock.
+func (k *Kit) poll() {
+	defer k.wg.Done()
+	t := time.NewTicker(k.Tick)
+	defer t.Stop()
+	for {
+		st := k.readSyncStatus(k.ctx)
+		idle := k.Now().Sub(time.Unix(0, k.lastActive.Load()))
+		lockDue := k.Session() != nil && idle >= k.Settings().LockAfter
+		fyne.Do(func() {
+			if k.ctx.Err() != nil {
+				return
+			}
+			k.bar.update(st)
+			if st.conflicts != k.conflicts && k.Session() != nil && k.cur != nil && k.cur.name != "lock" {
+				k.conflicts = st.conflicts
+				k.header.Objects = []fyne.CanvasObject{k.headerBar()}
+				k.header.Refresh()
+			}
+			if lockDue && k.Session() != nil {
+				k.Lock()
+			}
+		})
+		select {
+		case <-k.ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// headerBar is the top line while signed in: where, who, and the way to
+// every screen.
+func (k *Kit) headerBar() fyne.CanvasObject {
+	ss := k.Session()
+	who := ""
+	if ss != nil {
+		who = ss.Clerk().DisplayName
+	}
+	title := widget.NewLabelWithStyle("Bürgerkoffer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	conf := k.t("Konflikte")
+	if k.conflicts > 0 {
+		conf = k.tf("Konflikte (%d)", k.conflicts)
+	}
+	bConf := k.button(conf, k.showConflicts)
+	if k.conflicts > 0 {
+		bConf.Importance = widget.WarningImportance
+	}
+	return container.NewHBox(title,
+		k.button("Heute", k.showDay), bConf, k.button("Einstellungen", k.showSettings),
+		layoutSpacer(),
+		widget.NewLabel(k.tf("Angemeldet: %s", who)),
+		k.button("Sperren", k.Lock))
+}
+
+// message says what went wrong in words a clerk can act on, without the
+// data involved (the error itself may name fields and ids).
+func (k *Kit) message(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, store.ErrLocked):
+		return k.t("Der Laptop wurde gesperrt. Bitte entsperren und erneut versuchen.")
+	case errors.Is(err, store.ErrImmutable):
+		return k.t("Der Antrag ist unterschrieben und kann nicht mehr geändert werden. Änderungen werden als Nachtrag erfasst.")
+	case errors.Is(err, store.ErrStale):
+		return k.t("Der Datensatz wurde inzwischen geändert (z. B. durch die Synchronisierung). Bitte neu öffnen.")
+	case errors.Is(err, store.ErrShredded):
+		return k.t("Dieser Antrag ist versiegelt und an das Rathaus übertragen; sein Inhalt ist auf dem Laptop nicht mehr lesbar.")
+	case errors.Is(err, store.ErrDiskFull):
+		return k.t("Der Speicher des Laptops ist voll. Es wurde nichts verändert. Bitte die IT verständigen.")
+	case errors.Is(err, store.ErrNotFound):
+		return k.t("Der Datensatz wurde nicht gefunden.")
+	case errors.Is(err, context.Canceled):
+		return k.t("Abgebrochen.")
+	}
+	return k.t("Speichern oder Lesen ist fehlgeschlagen. Bitte wenden Sie sich an die IT.")
+}
+
+// today is the visit's calendar day in the laptop's time zone.
+func (k *Kit) today() string { return k.Now().Format("2006-01-02") }

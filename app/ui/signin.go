@@ -1,0 +1,143 @@
+package ui
+
+import (
+	"context"
+	"errors"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// The sign-in, setup and lock screens. Signing in unlocks the store's data
+// key with the clerk's password, offline; the argon2id derivation takes a
+// noticeable moment, so it runs off the UI goroutine.
+
+// centered puts a narrow form in the middle of the window.
+func centered(objs ...fyne.CanvasObject) fyne.CanvasObject {
+	box := container.NewVBox(objs...)
+	return container.NewCenter(container.NewGridWrap(fyne.NewSize(460, box.MinSize().Height), box))
+}
+
+func (k *Kit) signIn() fyne.CanvasObject {
+	user := widget.NewEntry()
+	user.SetPlaceHolder(k.t("Benutzername"))
+	pw := widget.NewPasswordEntry()
+	msg := problem()
+	form := widget.NewForm(widget.NewFormItem(k.t("Benutzer"), user), widget.NewFormItem(k.t("Passwort"), pw))
+	form.SubmitText = k.t("Anmelden")
+	form.OnSubmit = func() {
+		k.touch()
+		name, secret := user.Text, []byte(pw.Text)
+		form.Disable()
+		setProblem(msg, k.t("Entsperre …"))
+		var ss *store.Session
+		k.work(func(ctx context.Context) (err error) {
+			ss, err = k.Store.Unlock(ctx, name, secret)
+			return err
+		}, func(err error) {
+			form.Enable()
+			pw.SetText("")
+			if err != nil {
+				setProblem(msg, k.unlockMessage(err))
+				return
+			}
+			k.signedIn(ss)
+		})
+	}
+	pw.OnSubmitted = func(string) { form.OnSubmit() }
+	objs := []fyne.CanvasObject{heading(k.t("Bürgerkoffer – Anmeldung")), form, msg}
+	if k.DemoHint != "" {
+		objs = append(objs, note(k.DemoHint))
+	}
+	return centered(objs...)
+}
+
+func (k *Kit) unlockMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrWrongPassword):
+		return k.t("Benutzername oder Passwort ist falsch.")
+	case errors.Is(err, store.ErrNotSetUp):
+		return k.t("Dieser Laptop ist noch nicht eingerichtet.")
+	}
+	return k.t("Entsperren fehlgeschlagen. Bitte wenden Sie sich an die IT.")
+}
+
+func (k *Kit) setup() fyne.CanvasObject {
+	user, display := widget.NewEntry(), widget.NewEntry()
+	pw, pw2 := widget.NewPasswordEntry(), widget.NewPasswordEntry()
+	msg := problem()
+	form := widget.NewForm(
+		widget.NewFormItem(k.t("Benutzer"), user), widget.NewFormItem(k.t("Anzeigename"), display),
+		widget.NewFormItem(k.t("Passwort"), pw), widget.NewFormItem(k.t("Wiederholen"), pw2))
+	form.SubmitText = k.t("Einrichten")
+	form.OnSubmit = func() {
+		k.touch()
+		if pw.Text != pw2.Text {
+			setProblem(msg, k.t("Die Passwörter stimmen nicht überein."))
+			return
+		}
+		if len([]rune(pw.Text)) < 8 {
+			setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
+			return
+		}
+		name, dn, secret := user.Text, display.Text, []byte(pw.Text)
+		form.Disable()
+		var ss *store.Session
+		k.work(func(ctx context.Context) (err error) {
+			ss, err = k.Store.Setup(ctx, name, dn, secret)
+			return err
+		}, func(err error) {
+			form.Enable()
+			if err != nil {
+				setProblem(msg, k.t("Einrichten fehlgeschlagen: Der Benutzername muss 1 bis 64 Zeichen haben."))
+				return
+			}
+			k.signedIn(ss)
+		})
+	}
+	return centered(heading(k.t("Bürgerkoffer – Ersteinrichtung")),
+		wrapped(k.t("Die erste Sachbearbeiterin oder der erste Sachbearbeiter legt das Passwort fest, mit dem die Daten auf diesem Laptop verschlüsselt werden.")),
+		form, msg)
+}
+
+// lockScreen shows who was signed in and asks for that clerk's password.
+// Nothing of the work underneath is shown or kept readable: the data key
+// is gone until the password brings it back.
+func (k *Kit) lockScreen() fyne.CanvasObject {
+	pw := widget.NewPasswordEntry()
+	msg := problem()
+	who := k.lockedBy
+	unlock := k.button("Entsperren", nil)
+	unlock.Importance = widget.HighImportance
+	unlock.OnTapped = func() {
+		k.touch()
+		secret := []byte(pw.Text)
+		unlock.Disable()
+		setProblem(msg, k.t("Entsperre …"))
+		var ss *store.Session
+		k.work(func(ctx context.Context) (err error) {
+			ss, err = k.Store.Unlock(ctx, who.Username, secret)
+			return err
+		}, func(err error) {
+			unlock.Enable()
+			pw.SetText("")
+			if err != nil {
+				setProblem(msg, k.unlockMessage(err))
+				return
+			}
+			k.signedIn(ss)
+		})
+	}
+	pw.OnSubmitted = func(string) { unlock.OnTapped() }
+	other := k.button("Andere Person anmelden", func() {
+		k.resume = nil
+		k.show("signin", k.signIn)
+	})
+	return centered(heading(k.t("Gesperrt")),
+		wrapped(k.tf("Angemeldet war %s. Zum Entsperren das Passwort eingeben.", who.DisplayName)),
+		widget.NewForm(widget.NewFormItem(k.t("Passwort"), pw)),
+		container.NewHBox(unlock, other), msg)
+}

@@ -1,0 +1,159 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// Sign-off: the clerk closes the case, which seals it for the town hall.
+// From then on nobody on the laptop can change it; once the town hall has
+// acknowledged it, its content is destroyed on the laptop. With four-eyes
+// confirmation on (settings), a second clerk signs in here with their own
+// password before the case can be sealed.
+
+func (k *Kit) showSignoff(f *caseFlow) {
+	k.show("signoff", func() fyne.CanvasObject { return k.signoff(f) })
+}
+
+// errSameClerk: the four-eyes confirmation needs another person.
+var errSameClerk = errors.New("ui: four-eyes confirmation by the same clerk")
+
+func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
+	ss := k.Session()
+	if ss == nil {
+		return widget.NewLabel("")
+	}
+	lang := k.lang()
+	msg := problem()
+	fourEyes := k.Settings().FourEyes
+	seal := k.button("Versiegeln und abschließen", nil)
+	seal.Importance = widget.HighImportance
+	box := container.NewVBox(heading(k.t("Abschließen")),
+		widget.NewLabel(f.svc.Label.In(lang)),
+		wrapped(k.t("Die Angaben sind bestätigt. Beim Versiegeln wird der Antrag für das Rathaus verschlüsselt; danach kann ihn auf diesem Laptop niemand mehr ändern. Nach der Übertragung wird er hier gelöscht.")))
+
+	if fourEyes {
+		box.Add(widget.NewSeparator())
+		box.Add(bold(k.t("Vier-Augen-Prinzip")))
+		done := widget.NewLabel("")
+		if f.confirmedBy != "" {
+			done.SetText(k.t("Bestätigt durch die zweite Person."))
+			box.Add(done)
+		} else {
+			seal.Disable()
+			user := widget.NewSelect(nil, nil)
+			user.PlaceHolder = k.t("(zweite Person wählen)")
+			byName := map[string]domain.Clerk{}
+			k.work(func(ctx context.Context) error {
+				cs, err := k.Store.Clerks(ctx)
+				for _, c := range cs {
+					if c.ID != ss.Clerk().ID {
+						byName[c.DisplayName] = c
+					}
+				}
+				return err
+			}, func(err error) {
+				var names []string
+				for n := range byName {
+					names = append(names, n)
+				}
+				sort.Strings(names)
+				user.SetOptions(names)
+				if len(names) == 0 {
+					setProblem(msg, k.t("Auf diesem Laptop ist keine zweite Person eingerichtet (Einstellungen → Personen)."))
+				}
+			})
+			pw := widget.NewPasswordEntry()
+			confirm := k.button("Bestätigen", nil)
+			confirm.OnTapped = func() {
+				k.touch()
+				c, ok := byName[user.Selected]
+				if !ok {
+					setProblem(msg, k.t("Bitte die zweite Person wählen."))
+					return
+				}
+				secret := []byte(pw.Text)
+				confirm.Disable()
+				k.work(func(ctx context.Context) error {
+					other, err := k.Store.Unlock(ctx, c.Username, secret)
+					if err != nil {
+						return err
+					}
+					other.Lock() // only the password check was wanted
+					if other.Clerk().ID == ss.Clerk().ID {
+						return errSameClerk
+					}
+					r, err := ss.Update(ctx, f.id, f.version, domain.Fields{"confirmed_by": other.Clerk().ID})
+					if err != nil {
+						return err
+					}
+					f.version, f.confirmedBy = r.Version, other.Clerk().ID
+					return nil
+				}, func(err error) {
+					confirm.Enable()
+					pw.SetText("")
+					switch {
+					case errors.Is(err, store.ErrWrongPassword):
+						setProblem(msg, k.unlockMessage(err))
+					case err != nil:
+						setProblem(msg, k.message(err))
+					default:
+						k.rebuild()
+					}
+				})
+			}
+			box.Add(widget.NewForm(widget.NewFormItem(k.t("Zweite Person"), user), widget.NewFormItem(k.t("Passwort"), pw)))
+			box.Add(container.NewHBox(confirm))
+		}
+	}
+
+	seal.OnTapped = func() {
+		k.touch()
+		seal.Disable()
+		k.work(func(ctx context.Context) error {
+			v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusSealed)
+			if err == nil {
+				f.version, f.status = v, domain.StatusSealed
+			}
+			return err
+		}, func(err error) {
+			if err != nil {
+				seal.Enable()
+				setProblem(msg, k.message(err))
+				return
+			}
+			k.notice = k.t("Antrag versiegelt. Er wird bei der nächsten Synchronisierung an das Rathaus übertragen.")
+			k.showDay()
+		})
+	}
+	resign := k.button("Neu unterschreiben", func() {
+		k.work(func(ctx context.Context) error {
+			v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusDraft)
+			if err == nil {
+				f.version, f.status, f.confirmedBy = v, domain.StatusDraft, ""
+			}
+			return err
+		}, func(err error) {
+			if err != nil {
+				setProblem(msg, k.message(err))
+				return
+			}
+			if f.svc.MustSign {
+				k.showSignature(f)
+			} else {
+				k.showSummary(f)
+			}
+		})
+	})
+	later := k.button("Später abschließen", k.showDay)
+	box.Add(msg)
+	return container.NewVScroll(container.NewVBox(box, container.NewHBox(later, layoutSpacer(), resign, seal)))
+}
