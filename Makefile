@@ -19,7 +19,7 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
 	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/merge:FuzzApply
 
-.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak reliability run clean
+.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak reliability run screenshots clean
 
 deps:
 	@missing=""; for p in $(DEBS); do \
@@ -43,7 +43,7 @@ test: deps
 	$(GO) vet ./...
 	$(GO) test -count=1 -skip '^(TestConvergence|TestCrash_.*)$$' ./...
 	@$(MAKE) --no-print-directory reliability
-	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/...
+	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/... ./app/demo/...
 	$(MAKE) --no-print-directory fuzz-short
 
 # The bounded reliability runs, with what they did: the convergence checker
@@ -85,26 +85,45 @@ bench-sync: build
 	$(BIN)/syncd bench --laptops 1 --docs 100000 --json
 	$(BIN)/syncd bench --laptops 10 --docs 5000 --shared 50 --json
 
-# The kit on one machine: the central server (tenant "demo") and the sync
-# agent, both device simulators on pseudo-terminals, and the app, each on
-# its own embedded SQLite file in ./run. Without a display the app runs
-# under Xvfb. The agent waits until the laptop is enrolled:
-#   bin/syncd admin enrol --db run/central.db --tenant demo
-#   bin/syncd agent enroll --db run/field.db --server http://127.0.0.1:8470 --code CODE --clerk NAME
+# The kit on one machine, in demo mode: the central server (tenant "demo")
+# with a sample visit for today and its appointments (`syncd admin demo`),
+# the sync agent, both device simulators on pseudo-terminals, and the app,
+# which sets up two demo clerks (password on the sign-in screen), enrols
+# with the server and uses the simulators. Each keeps its own embedded
+# SQLite file in ./run; a second `make run` goes on with the same files.
+# Without a display the app runs under Xvfb.
+SERVER := http://127.0.0.1:8470
 run: build
 	@mkdir -p $(RUNDIR)
 	@$(BIN)/syncd serve --db $(RUNDIR)/central.db --listen 127.0.0.1:8470 --tenant demo --tenant-name "Demo-Stadt" > $(RUNDIR)/serve.out 2> $(RUNDIR)/serve.log & echo $$! > $(RUNDIR)/serve.pid
-	@$(BIN)/syncd agent --db $(RUNDIR)/field.db > $(RUNDIR)/agent.out 2> $(RUNDIR)/agent.log & echo $$! > $(RUNDIR)/agent.pid
-	@$(BIN)/hwtool simulate --device mrz --link $(RUNDIR) > $(RUNDIR)/mrz.port 2> $(RUNDIR)/mrz.log & echo $$! > $(RUNDIR)/mrz.pid
-	@$(BIN)/hwtool simulate --device sigpad > $(RUNDIR)/sigpad.port 2> $(RUNDIR)/sigpad.log & echo $$! > $(RUNDIR)/sigpad.pid
-	@sleep 1; echo "ID reader simulator:     $$(head -n1 $(RUNDIR)/mrz.port)"; echo "signature pad simulator: $$(head -n1 $(RUNDIR)/sigpad.port)"
-	@sleep 1; echo "central server:          $$(head -n1 $(RUNDIR)/serve.out)"
-	@trap 'kill $$(cat $(RUNDIR)/mrz.pid $(RUNDIR)/sigpad.pid $(RUNDIR)/agent.pid $(RUNDIR)/serve.pid) 2>/dev/null' EXIT INT TERM; \
-	if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then \
-		$(BIN)/buergerkoffer --db $(RUNDIR)/field.db; \
-	else \
-		echo "no display: running the app under Xvfb"; xvfb-run -a $(BIN)/buergerkoffer --db $(RUNDIR)/field.db; \
-	fi
+	@trap 'kill $$(cat $(RUNDIR)/*.pid 2>/dev/null) 2>/dev/null; rm -f $(RUNDIR)/*.pid' EXIT INT TERM; \
+	for i in $$(seq 50); do [ -s $(RUNDIR)/serve.out ] && break; sleep 0.2; done; \
+	[ -s $(RUNDIR)/serve.out ] || { echo "central server did not start:"; cat $(RUNDIR)/serve.log; exit 1; }; \
+	echo "central server:          $$(head -n1 $(RUNDIR)/serve.out)"; \
+	today=$$(date +%F); \
+	if [ "$$(cat $(RUNDIR)/demo.day 2>/dev/null)" != "$$today" ]; then \
+		$(BIN)/syncd admin demo --db $(RUNDIR)/central.db --tenant demo --day $$today > $(RUNDIR)/demo.visit 2>> $(RUNDIR)/admin.log && echo $$today > $(RUNDIR)/demo.day && \
+		echo "demo visit booked for:   $$today"; \
+	fi; \
+	code=$$($(BIN)/syncd admin enrol --db $(RUNDIR)/central.db --tenant demo 2>> $(RUNDIR)/admin.log) || exit 1; \
+	$(BIN)/syncd agent --db $(RUNDIR)/field.db > $(RUNDIR)/agent.out 2> $(RUNDIR)/agent.log & echo $$! > $(RUNDIR)/agent.pid; \
+	$(BIN)/hwtool simulate --device mrz --link $(RUNDIR) > $(RUNDIR)/mrz.port 2> $(RUNDIR)/mrz.log & echo $$! > $(RUNDIR)/mrz.pid; \
+	$(BIN)/hwtool simulate --device sigpad --loop=false > $(RUNDIR)/sigpad.port 2> $(RUNDIR)/sigpad.log & echo $$! > $(RUNDIR)/sigpad.pid; \
+	for i in $$(seq 50); do [ -s $(RUNDIR)/mrz.port ] && [ -s $(RUNDIR)/sigpad.port ] && break; sleep 0.2; done; \
+	echo "ID reader simulator:     $$(head -n1 $(RUNDIR)/mrz.port)"; \
+	echo "signature pad simulator: $$(head -n1 $(RUNDIR)/sigpad.port)"; \
+	app="$(BIN)/buergerkoffer --db $(RUNDIR)/field.db --demo --server $(SERVER) --enrol-code $$code \
+		--id-reader $$(head -n1 $(RUNDIR)/mrz.port) --pad $$(head -n1 $(RUNDIR)/sigpad.port)"; \
+	if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then $$app; \
+	else echo "no display: running the app under Xvfb"; xvfb-run -a -s "-screen 0 1280x900x24" $$app; fi
+
+# Every screen in German as PNG files in ./screenshots, rendered headless
+# by the UI tests (which drive a whole case, a conflict, the lock and the
+# settings against the simulators).
+screenshots:
+	@rm -rf screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/screenshots CGO_ENABLED=0 $(GO) test -count=1 ./app/ui
+	@ls screenshots
 
 clean:
 	rm -rf $(BIN) $(RUNDIR)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -39,13 +40,14 @@ func run() error {
 	code := flag.String("enrol-code", "", "demo: a one-time enrolment code (from syncd admin enrol)")
 	idPort := flag.String("id-reader", "", "demo: the ID reader's port")
 	padPort := flag.String("pad", "", "demo: the signature pad's port")
-	capture := flag.String("capture", "", "write a PNG of the window to this folder each time the screen changes (reviews under Xvfb)")
 	flag.Parse()
 	if err := os.MkdirAll(filepath.Dir(*db), 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
-	if *lang == "de" && runtime.GOOS != "windows" {
-		// Fyne's own texts (context menus) follow the system locale.
+	if l := os.Getenv("LANG"); runtime.GOOS != "windows" && os.Getenv("LANGUAGE") == "" &&
+		(l == "" || l == "C" || l == "POSIX" || strings.HasPrefix(l, "C.")) {
+		// Fyne's own texts (context menus) follow the system locale; a
+		// kiosk or Xvfb session without one gets the counter's language.
 		os.Setenv("LANGUAGE", "de")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -70,7 +72,7 @@ func run() error {
 	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
 	w := a.NewWindow("Bürgerkoffer")
 	w.Resize(fyne.NewSize(1100, 760))
-	k := &ui.Kit{Store: st, Catalog: cat, Lang: *lang, Window: w, DemoHint: hint, CaptureDir: *capture}
+	k := &ui.Kit{Store: st, Catalog: cat, Lang: *lang, Window: w, DemoHint: hint}
 	if err := k.Start(ctx); err != nil {
 		return err
 	}

@@ -140,9 +140,9 @@ func TestWholeCase(t *testing.T) {
 	if msg := h.fieldError("new_postal_code"); !strings.Contains(msg, "Postleitzahl") {
 		t.Errorf("postal code 5432: message %q", msg)
 	}
-	h.shot("04-antrag-plz-falsch")
 	h.tap("Weiter zur Übersicht")
 	h.waitText("prüfen (rot markiert).")
+	h.shot("04-antrag-plz-falsch")
 	if h.screen() != "case" {
 		t.Fatalf("the form went on with an invalid postal code (screen %s)", h.screen())
 	}

@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buergerkoffer/kit/hardware/idreader"
@@ -175,8 +176,8 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 			r.box = container.NewVBox(r.input)
 			if h := fd.Help.In(lang); h != "" {
 				hl := wrapped(h)
-				hl.Importance = widget.LowImportance
 				hl.TextStyle.Italic = true
+				hl.SizeName = theme.SizeNameCaptionText
 				r.box.Add(hl)
 			}
 			r.box.Add(r.err)
@@ -187,11 +188,14 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 		sections.Add(widget.NewSeparator())
 	}
 	errorsSummary := problem()
+	shape := ""
 	revalidate = func() {
+		var now strings.Builder
 		vis := f.svc.Visible(f.values)
 		errs := f.svc.Validate(f.values, k.Now())
 		for _, id := range order {
 			r := rows[id]
+			fmt.Fprintf(&now, "%t", vis[id])
 			if vis[id] {
 				r.label.Show()
 				r.box.Show()
@@ -203,17 +207,22 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 			if e := errs.For(id); e != nil && (f.tried || (f.touched[id] && f.values[id] != "")) {
 				msg = e.Message(lang)
 			}
-			setProblem(r.err, msg)
+			k.setProblem(r.err, msg)
+			fmt.Fprintf(&now, "%t;", msg != "")
 		}
 		switch {
 		case f.tried && len(errs) == 1:
-			setProblem(errorsSummary, k.t("Bitte 1 Angabe prüfen (rot markiert)."))
+			k.setProblem(errorsSummary, k.t("Bitte 1 Angabe prüfen (rot markiert)."))
 		case f.tried && len(errs) > 1:
-			setProblem(errorsSummary, k.tf("Bitte %d Angaben prüfen (rot markiert).", len(errs)))
+			k.setProblem(errorsSummary, k.tf("Bitte %d Angaben prüfen (rot markiert).", len(errs)))
 		default:
-			setProblem(errorsSummary, "")
+			k.setProblem(errorsSummary, "")
 		}
-		sections.Refresh()
+		fmt.Fprintf(&now, "%d", len(errorsSummary.Text))
+		if now.String() != shape && k.root != nil {
+			shape = now.String()
+			k.relayout() // rows appeared or went, messages came or went
+		}
 	}
 	revalidate()
 
@@ -228,10 +237,11 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 		for _, w := range f.docWarn {
 			docInfo.Add(note(w))
 		}
-		docInfo.Refresh()
+		k.relayout()
 	}
 	showDoc()
 	readStatus := widget.NewLabel("")
+	readStatus.Hide()
 	readBtn := k.button("Ausweis lesen", nil)
 	readBtn.Importance = widget.HighImportance
 	cancelRead := k.button("Abbrechen", nil)
@@ -240,12 +250,12 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 		k.touch()
 		port := k.Settings().IDReader
 		if port == "" {
-			readStatus.SetText(k.t("Kein Lesegerät eingestellt (Einstellungen → Geräte)."))
+			k.setText(readStatus, k.t("Kein Lesegerät eingestellt (Einstellungen → Geräte)."))
 			return
 		}
 		readBtn.Disable()
 		cancelRead.Show()
-		readStatus.SetText(k.t("Bitte den Ausweis auf das Lesegerät legen …"))
+		k.setText(readStatus, k.t("Bitte den Ausweis auf das Lesegerät legen …"))
 		ctx, cancel := context.WithTimeout(k.ctx, idReadTimeout)
 		k.onLeave(cancel)
 		cancelRead.OnTapped = cancel
@@ -258,10 +268,10 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 			readBtn.Enable()
 			cancelRead.Hide()
 			if err != nil {
-				readStatus.SetText(k.idReadMessage(err))
+				k.setText(readStatus, k.idReadMessage(err))
 				return
 			}
-			readStatus.SetText("")
+			k.setText(readStatus, "")
 			f.doc, f.docWarn = res, k.documentWarnings(res)
 			for id, v := range f.svc.Prefill(mrzFields(res)) {
 				if r, ok := rows[id]; ok {
@@ -275,17 +285,20 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 		})
 	}
 
-	title := f.svc.Label.In(lang)
-	head := container.NewVBox(heading(title))
+	head := container.NewVBox(heading(f.svc.Label.In(lang)))
+	line := container.NewHBox()
 	if f.appointment != "" {
-		head.Add(widget.NewLabel(k.tf("Termin: %s", f.appointment)))
+		line.Add(bold(k.tf("Termin: %s", f.appointment)))
 	}
+	line.Add(layoutSpacer())
+	line.Add(widget.NewLabel(k.tf("Rechtsgrundlage: %s", f.svc.Law)))
+	head.Add(line)
 	if d := f.svc.Deadline.In(lang); d != "" {
 		head.Add(wrapped(d))
 	}
-	head.Add(widget.NewLabel(k.tf("Rechtsgrundlage: %s", f.svc.Law)))
 	head.Add(container.NewHBox(readBtn, cancelRead, readStatus))
 	head.Add(docInfo)
+	head.Add(widget.NewSeparator())
 
 	saveMsg := problem()
 	save := func(next func()) {
@@ -295,7 +308,7 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 		}
 		k.work(func(ctx context.Context) error { return k.saveDraft(ctx, ss, f) }, func(err error) {
 			if err != nil {
-				setProblem(saveMsg, k.message(err))
+				k.setProblem(saveMsg, k.message(err))
 				return
 			}
 			next()
@@ -307,10 +320,14 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 			k.showDay()
 		})
 	})
+	scroll := container.NewVScroll(sections)
 	next := k.button("Weiter zur Übersicht", func() {
 		f.tried = true
 		revalidate()
 		if errs := f.svc.Validate(f.values, k.Now()); len(errs) > 0 {
+			if r, ok := rows[errs[0].Field]; ok {
+				k.scrollTo(scroll, r.label)
+			}
 			return
 		}
 		save(func() { k.showSummary(f) })
@@ -318,7 +335,7 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 	next.Importance = widget.HighImportance
 	back := k.button("Zurück zum Tag", k.showDay)
 	foot := container.NewVBox(errorsSummary, saveMsg, container.NewHBox(back, layoutSpacer(), draft, next))
-	return container.NewBorder(head, foot, nil, nil, container.NewVScroll(sections))
+	return container.NewBorder(head, foot, nil, nil, scroll)
 }
 
 // fieldInput makes the input for a catalog field.
@@ -571,4 +588,11 @@ func mrzFields(r *mrz.Result) map[string]string {
 		"nationality": r.Nationality, "document_number": r.DocumentNumber, "expiry_date": r.ExpiryDate,
 		"document_code": r.DocumentCode, "issuing_state": r.IssuingState,
 	}
+}
+
+// scrollTo scrolls so that obj (inside s) is in view, near the top.
+func (k *Kit) scrollTo(s *container.Scroll, obj fyne.CanvasObject) {
+	d := fyne.CurrentApp().Driver()
+	y := d.AbsolutePositionForObject(obj).Y - d.AbsolutePositionForObject(s).Y + s.Offset.Y
+	s.ScrollToOffset(fyne.NewPos(0, max(0, y-theme.Padding()*4)))
 }

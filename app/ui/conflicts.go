@@ -170,7 +170,7 @@ func (k *Kit) conflictList() fyne.CanvasObject {
 			}
 		}
 		body.Objects = []fyne.CanvasObject{container.NewVScroll(box)}
-		body.Refresh()
+		k.relayout()
 	})
 	return body
 }
@@ -196,7 +196,7 @@ func (k *Kit) conflictDetail(v conflictView) fyne.CanvasObject {
 		k.work(func(ctx context.Context) error { return ss.ResolveConflict(ctx, c.ID, choice, edited) },
 			func(err error) {
 				if err != nil {
-					setProblem(msg, k.message(err))
+					k.setProblem(msg, k.message(err))
 					return
 				}
 				k.notice = k.t("Entschieden. Die Entscheidung wird bei der nächsten Synchronisierung übertragen.")

@@ -126,7 +126,7 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 			}
 			if err != nil {
 				body.Objects = []fyne.CanvasObject{problemText(k.message(err))}
-				body.Refresh()
+				k.relayout()
 				return
 			}
 			if d.key == shown && shown != "" {
@@ -137,7 +137,7 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 				visitID = d.visit.ID
 			}
 			body.Objects = []fyne.CanvasObject{k.dayView(ss, d, func(id string) { visitID = id; shown = ""; load() })}
-			body.Refresh()
+			k.relayout()
 		})
 	}
 	load()
@@ -166,7 +166,8 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 
 func problemText(msg string) fyne.CanvasObject {
 	l := problem()
-	setProblem(l, msg)
+	l.SetText(msg)
+	l.Show()
 	return l
 }
 
@@ -221,7 +222,7 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 	if len(d.appts) == 0 {
 		appts.Add(widget.NewLabel(k.t("Keine Termine gebucht.")))
 	}
-	grid := container.NewGridWithColumns(5)
+	grid := container.New(&columns{widths: []float32{0.08, 0.32, 0.2, 0.24, 0.16}})
 	for _, a := range d.appts {
 		a := a
 		when := a.StartsAt.In(k.Now().Location()).Format("15:04")
@@ -254,9 +255,9 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 			lw.TextStyle.Italic = true
 		}
 		grid.Add(lw)
-		grid.Add(widget.NewLabel(svc))
-		grid.Add(widget.NewLabel(name))
-		grid.Add(widget.NewLabel(state))
+		grid.Add(cell(svc))
+		grid.Add(cell(name))
+		grid.Add(cell(state))
 		grid.Add(action)
 	}
 	appts.Add(grid)
@@ -265,7 +266,7 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 	walkIns := container.NewVBox(bold(k.t("Ohne Termin")), container.NewHBox(walk))
 
 	cases := container.NewVBox(bold(k.t("Heute erfasste Anträge")))
-	cgrid := container.NewGridWithColumns(5)
+	cgrid := container.New(&columns{widths: []float32{0.08, 0.32, 0.2, 0.24, 0.16}})
 	n := 0
 	for _, c := range d.cases {
 		n++
@@ -280,9 +281,9 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 			who = k.t("(noch ohne Namen)")
 		}
 		cgrid.Add(widget.NewLabel(c.c.CreatedAt.In(k.Now().Location()).Format("15:04")))
-		cgrid.Add(widget.NewLabel(svc))
-		cgrid.Add(widget.NewLabel(who))
-		cgrid.Add(widget.NewLabel(k.statusText(c.c.Status, c.sealed)))
+		cgrid.Add(cell(svc))
+		cgrid.Add(cell(who))
+		cgrid.Add(cell(k.statusText(c.c.Status, c.sealed)))
 		cgrid.Add(k.caseAction(c))
 	}
 	if n == 0 {
@@ -356,7 +357,7 @@ func (k *Kit) newVisitForm(ss *store.Session, d dayData) fyne.CanvasObject {
 	form.OnSubmit = func() {
 		k.touch()
 		if strings.TrimSpace(place.Text) == "" {
-			setProblem(msg, k.t("Bitte den Ort angeben."))
+			k.setProblem(msg, k.t("Bitte den Ort angeben."))
 			return
 		}
 		v := domain.Visit{Place: strings.TrimSpace(place.Text), VenueAddress: strings.TrimSpace(addr.Text),
@@ -371,7 +372,7 @@ func (k *Kit) newVisitForm(ss *store.Session, d dayData) fyne.CanvasObject {
 		}, func(err error) {
 			form.Enable()
 			if err != nil {
-				setProblem(msg, k.message(err))
+				k.setProblem(msg, k.message(err))
 				return
 			}
 			k.showDay()

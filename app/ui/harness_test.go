@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buergerkoffer/kit/hardware/sim"
@@ -65,7 +66,7 @@ type harnessOpt struct {
 
 func newHarness(t *testing.T, o harnessOpt) *harness {
 	t.Helper()
-	test.NewApp()
+	newTestApp()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	h := &harness{t: t, ctx: ctx}
@@ -143,6 +144,13 @@ func newHarness(t *testing.T, o harnessOpt) *harness {
 	}
 	t.Cleanup(h.k.Close)
 	return h
+}
+
+// newTestApp is a headless app with the theme the clerks see (the test
+// theme lacks sizes the screens use), so screenshots look like the app.
+func newTestApp() {
+	a := test.NewApp()
+	a.Settings().SetTheme(theme.LightTheme())
 }
 
 // session opens a session of its own for setting up and checking data.
@@ -282,6 +290,7 @@ func (h *harness) entries() []*widget.Entry {
 // typeInto types s into an entry, as keys.
 func (h *harness) typeInto(e *widget.Entry, s string) {
 	fyne.DoAndWait(func() {
+		h.w.Canvas().Focus(e)
 		e.SetText("")
 		test.Type(e, s)
 	})

@@ -13,14 +13,8 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
-	"image"
-	"image/png"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,9 +46,6 @@ type Kit struct {
 	// Tick is how often the sync status and the inactivity lock are
 	// checked; zero means one second.
 	Tick time.Duration
-	// CaptureDir, if set, receives a PNG of the window shortly after each
-	// screen change: how the real app is reviewed under Xvfb.
-	CaptureDir string
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -68,14 +59,14 @@ type Kit struct {
 
 	// UI goroutine only.
 	cur       *screen
+	root      *fyne.Container
 	body      *fyne.Container
 	header    *fyne.Container
 	bar       *syncBar
 	conflicts int    // open conflicts, for the header
 	notice    string // shown once on the next day screen
 	lockedBy  domain.Clerk
-	resume    *screen // the screen to return to after unlocking
-	captures  int
+	resume    *screen              // the screen to return to after unlocking
 	formRows  map[string]*fieldRow // the case form on screen, by field id
 }
 
@@ -113,7 +104,8 @@ func (k *Kit) Start(ctx context.Context) error {
 	k.bar = k.newSyncBar()
 	k.body = container.NewStack()
 	k.header = container.NewStack()
-	k.Window.SetContent(container.NewBorder(k.header, k.bar.object, nil, nil, k.body))
+	k.root = container.NewBorder(k.header, k.bar.object, nil, nil, k.body)
+	k.Window.SetContent(k.root)
 	if dc, ok := k.Window.Canvas().(desktop.Canvas); ok {
 		dc.SetOnKeyDown(func(*fyne.KeyEvent) { k.touch() })
 	}
@@ -211,36 +203,15 @@ func (k *Kit) render() {
 	} else {
 		k.header.Objects = nil
 	}
-	k.header.Refresh()
 	k.body.Objects = []fyne.CanvasObject{obj}
-	k.body.Refresh()
 	k.bar.render()
-	if k.CaptureDir != "" {
-		k.captures++
-		k.capture(fmt.Sprintf("%02d-%s.png", k.captures, k.cur.name))
-	}
+	k.relayout()
 }
 
-// capture writes a PNG of the window once the screen has settled (data
-// loads off the UI goroutine).
-func (k *Kit) capture(name string) {
-	k.wg.Add(1)
-	go func() {
-		defer k.wg.Done()
-		select {
-		case <-k.ctx.Done():
-			return
-		case <-time.After(1500 * time.Millisecond):
-		}
-		var img image.Image
-		fyne.DoAndWait(func() { img = k.Window.Canvas().Capture() })
-		var b bytes.Buffer
-		if err := png.Encode(&b, img); err != nil {
-			return
-		}
-		_ = os.WriteFile(filepath.Join(k.CaptureDir, name), b.Bytes(), 0o600)
-	}()
-}
+// relayout lays the window out again after a part of a screen changed
+// size (a warning appeared, a field was hidden): fyne lays out a
+// container's children, not its parents.
+func (k *Kit) relayout() { k.root.Refresh() }
 
 // onLeave registers what to stop when the current screen goes away.
 func (k *Kit) onLeave(stop func()) {
@@ -325,7 +296,7 @@ func (k *Kit) poll() {
 			if st.conflicts != k.conflicts && k.Session() != nil && k.cur != nil && k.cur.name != "lock" {
 				k.conflicts = st.conflicts
 				k.header.Objects = []fyne.CanvasObject{k.headerBar()}
-				k.header.Refresh()
+				k.relayout()
 			}
 			if lockDue && k.Session() != nil {
 				k.Lock()

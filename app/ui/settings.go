@@ -63,27 +63,29 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 	idPort.SetPlaceHolder(portExample())
 	padPort.SetPlaceHolder(portExample())
 	idResult, padResult := wrapped(""), wrapped("")
+	idResult.Hide()
+	padResult.Hide()
 	idTest := k.button("Testen", nil)
 	idTest.OnTapped = func() {
 		idTest.Disable()
-		idResult.SetText(k.t("Prüfe …"))
+		k.setText(idResult, k.t("Prüfe …"))
 		var res string
 		path := strings.TrimSpace(idPort.Text)
 		k.work(func(ctx context.Context) error {
 			res = k.testIDReader(ctx, path)
 			return nil
-		}, func(error) { idTest.Enable(); idResult.SetText(res) })
+		}, func(error) { idTest.Enable(); k.setText(idResult, res) })
 	}
 	padTest := k.button("Testen", nil)
 	padTest.OnTapped = func() {
 		padTest.Disable()
-		padResult.SetText(k.t("Prüfe …"))
+		k.setText(padResult, k.t("Prüfe …"))
 		var res string
 		path := strings.TrimSpace(padPort.Text)
 		k.work(func(ctx context.Context) error {
 			res = k.testPad(ctx, path)
 			return nil
-		}, func(error) { padTest.Enable(); padResult.SetText(res) })
+		}, func(error) { padTest.Enable(); k.setText(padResult, res) })
 	}
 
 	save := k.button("Einstellungen speichern", func() {
@@ -102,7 +104,7 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 		n.IDReader, n.Pad = strings.TrimSpace(idPort.Text), strings.TrimSpace(padPort.Text)
 		k.work(func(ctx context.Context) error { return SaveSettings(ctx, k.Store, n) }, func(err error) {
 			if err != nil {
-				setProblem(msg, k.message(err))
+				k.setProblem(msg, k.message(err))
 				return
 			}
 			k.mu.Lock()
@@ -209,6 +211,7 @@ func (k *Kit) testPad(ctx context.Context, path string) string {
 func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 	box := container.NewVBox(bold(k.t("Rathaus (Server)")))
 	msg := wrapped("")
+	msg.Hide()
 	addr := widget.NewEntry()
 	addr.SetPlaceHolder("https://buergerkoffer.example-stadt.de")
 	var e store.Enrolment
@@ -225,7 +228,7 @@ func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 		return err
 	}, func(err error) {
 		if err != nil {
-			msg.SetText(k.message(err))
+			k.setText(msg, k.message(err))
 			return
 		}
 		if !enrolled {
@@ -235,18 +238,18 @@ func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 			enrol.OnTapped = func() {
 				url, c := strings.TrimSpace(addr.Text), strings.TrimSpace(code.Text)
 				if url == "" || c == "" {
-					msg.SetText(k.t("Bitte Serveradresse und Code angeben."))
+					k.setText(msg, k.t("Bitte Serveradresse und Code angeben."))
 					return
 				}
 				enrol.Disable()
-				msg.SetText(k.t("Melde an …"))
+				k.setText(msg, k.t("Melde an …"))
 				name, _ := os.Hostname()
 				k.work(func(ctx context.Context) error {
 					return agent.Enrol(ctx, k.Store, ss, agent.Enrolment{ServerURL: url, Code: c, Name: name})
 				}, func(err error) {
 					enrol.Enable()
 					if err != nil {
-						msg.SetText(k.tf("Anmeldung fehlgeschlagen: %s", agent.Describe(err)))
+						k.setText(msg, k.tf("Anmeldung fehlgeschlagen: %s", agent.Describe(err)))
 						return
 					}
 					k.notice = k.t("Der Laptop ist beim Rathaus angemeldet. Die Synchronisierung beginnt.")
@@ -256,6 +259,7 @@ func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 			body.Add(wrapped(k.t("Dieser Laptop ist noch nicht beim Rathaus angemeldet. Die IT gibt Ihnen die Serveradresse und einen Einmal-Code.")))
 			body.Add(widget.NewForm(widget.NewFormItem(k.t("Serveradresse"), addr), widget.NewFormItem(k.t("Code"), code)))
 			body.Add(container.NewHBox(enrol))
+			k.relayout()
 			return
 		}
 		addr.SetText(e.ServerURL)
@@ -263,27 +267,27 @@ func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 		test.OnTapped = func() {
 			url := strings.TrimSpace(addr.Text)
 			test.Disable()
-			msg.SetText(k.t("Prüfe …"))
+			k.setText(msg, k.t("Prüfe …"))
 			var res string
 			k.work(func(ctx context.Context) error {
 				res = k.testServer(ctx, url, e.CAPEM)
 				return nil
-			}, func(error) { test.Enable(); msg.SetText(res) })
+			}, func(error) { test.Enable(); k.setText(msg, res) })
 		}
 		saveAddr := k.button("Adresse speichern", func() {
 			n := e
 			n.ServerURL = strings.TrimSpace(addr.Text)
 			if n.ServerURL == "" {
-				msg.SetText(k.t("Bitte eine Serveradresse angeben."))
+				k.setText(msg, k.t("Bitte eine Serveradresse angeben."))
 				return
 			}
 			k.work(func(ctx context.Context) error { return k.Store.SaveEnrolment(ctx, n) }, func(err error) {
 				if err != nil {
-					msg.SetText(k.message(err))
+					k.setText(msg, k.message(err))
 					return
 				}
 				e = n
-				msg.SetText(k.t("Adresse gespeichert; der Sync-Dienst verwendet sie ab dem nächsten Versuch."))
+				k.setText(msg, k.t("Adresse gespeichert; der Sync-Dienst verwendet sie ab dem nächsten Versuch."))
 			})
 		})
 		body.Add(widget.NewForm(
@@ -291,6 +295,7 @@ func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 			widget.NewFormItem(k.t("Stadt"), widget.NewLabel(e.Tenant)),
 			widget.NewFormItem(k.t("Geräte-Nr."), widget.NewLabel(e.DeviceID))))
 		body.Add(container.NewHBox(test, saveAddr))
+		k.relayout()
 	})
 	return box
 }
@@ -323,6 +328,7 @@ func (k *Kit) clerkSettings(ss *store.Session) fyne.CanvasObject {
 			for _, c := range cs {
 				list.Add(widget.NewLabel(fmt.Sprintf("%s (%s)", c.DisplayName, c.Username)))
 			}
+			k.relayout()
 		})
 		return err
 	}, nil)
@@ -332,11 +338,11 @@ func (k *Kit) clerkSettings(ss *store.Session) fyne.CanvasObject {
 	add := k.button("Person hinzufügen", nil)
 	add.OnTapped = func() {
 		if pw.Text != pw2.Text {
-			setProblem(msg, k.t("Die Passwörter stimmen nicht überein."))
+			k.setProblem(msg, k.t("Die Passwörter stimmen nicht überein."))
 			return
 		}
 		if len([]rune(pw.Text)) < 8 {
-			setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
+			k.setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
 			return
 		}
 		u, d, secret := strings.TrimSpace(user.Text), strings.TrimSpace(display.Text), []byte(pw.Text)
@@ -348,9 +354,9 @@ func (k *Kit) clerkSettings(ss *store.Session) fyne.CanvasObject {
 			add.Enable()
 			switch {
 			case errors.Is(err, store.ErrClerkExists):
-				setProblem(msg, k.t("Diesen Benutzernamen gibt es schon."))
+				k.setProblem(msg, k.t("Diesen Benutzernamen gibt es schon."))
 			case err != nil:
-				setProblem(msg, k.message(err))
+				k.setProblem(msg, k.message(err))
 			default:
 				k.notice = k.tf("%s kann sich jetzt auf diesem Laptop anmelden.", d)
 				k.rebuild()

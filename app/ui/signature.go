@@ -104,7 +104,7 @@ func (k *Kit) signature(f *caseFlow) fyne.CanvasObject {
 	open()
 
 	again := k.button("Neu unterschreiben", func() {
-		setProblem(msg, "")
+		k.setProblem(msg, "")
 		open()
 	})
 	take.OnTapped = func() {
@@ -115,7 +115,7 @@ func (k *Kit) signature(f *caseFlow) fyne.CanvasObject {
 		}
 		sig := rec.Signature()
 		if sig.Empty() {
-			setProblem(msg, k.t("Es ist noch keine Unterschrift zu sehen."))
+			k.setProblem(msg, k.t("Es ist noch keine Unterschrift zu sehen."))
 			return
 		}
 		ss := k.Session()
@@ -133,7 +133,7 @@ func (k *Kit) signature(f *caseFlow) fyne.CanvasObject {
 			again.Enable()
 			if err != nil {
 				take.Enable()
-				setProblem(msg, k.message(err))
+				k.setProblem(msg, k.message(err))
 				return
 			}
 			k.showSignoff(f)

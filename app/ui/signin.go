@@ -32,7 +32,7 @@ func (k *Kit) signIn() fyne.CanvasObject {
 		k.touch()
 		name, secret := user.Text, []byte(pw.Text)
 		form.Disable()
-		setProblem(msg, k.t("Entsperre …"))
+		k.setProblem(msg, k.t("Entsperre …"))
 		var ss *store.Session
 		k.work(func(ctx context.Context) (err error) {
 			ss, err = k.Store.Unlock(ctx, name, secret)
@@ -41,7 +41,7 @@ func (k *Kit) signIn() fyne.CanvasObject {
 			form.Enable()
 			pw.SetText("")
 			if err != nil {
-				setProblem(msg, k.unlockMessage(err))
+				k.setProblem(msg, k.unlockMessage(err))
 				return
 			}
 			k.signedIn(ss)
@@ -76,11 +76,11 @@ func (k *Kit) setup() fyne.CanvasObject {
 	form.OnSubmit = func() {
 		k.touch()
 		if pw.Text != pw2.Text {
-			setProblem(msg, k.t("Die Passwörter stimmen nicht überein."))
+			k.setProblem(msg, k.t("Die Passwörter stimmen nicht überein."))
 			return
 		}
 		if len([]rune(pw.Text)) < 8 {
-			setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
+			k.setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
 			return
 		}
 		name, dn, secret := user.Text, display.Text, []byte(pw.Text)
@@ -92,7 +92,7 @@ func (k *Kit) setup() fyne.CanvasObject {
 		}, func(err error) {
 			form.Enable()
 			if err != nil {
-				setProblem(msg, k.t("Einrichten fehlgeschlagen: Der Benutzername muss 1 bis 64 Zeichen haben."))
+				k.setProblem(msg, k.t("Einrichten fehlgeschlagen: Der Benutzername muss 1 bis 64 Zeichen haben."))
 				return
 			}
 			k.signedIn(ss)
@@ -116,7 +116,7 @@ func (k *Kit) lockScreen() fyne.CanvasObject {
 		k.touch()
 		secret := []byte(pw.Text)
 		unlock.Disable()
-		setProblem(msg, k.t("Entsperre …"))
+		k.setProblem(msg, k.t("Entsperre …"))
 		var ss *store.Session
 		k.work(func(ctx context.Context) (err error) {
 			ss, err = k.Store.Unlock(ctx, who.Username, secret)
@@ -125,7 +125,7 @@ func (k *Kit) lockScreen() fyne.CanvasObject {
 			unlock.Enable()
 			pw.SetText("")
 			if err != nil {
-				setProblem(msg, k.unlockMessage(err))
+				k.setProblem(msg, k.unlockMessage(err))
 				return
 			}
 			k.signedIn(ss)

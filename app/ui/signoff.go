@@ -68,7 +68,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 				sort.Strings(names)
 				user.SetOptions(names)
 				if len(names) == 0 {
-					setProblem(msg, k.t("Auf diesem Laptop ist keine zweite Person eingerichtet (Einstellungen → Personen)."))
+					k.setProblem(msg, k.t("Auf diesem Laptop ist keine zweite Person eingerichtet (Einstellungen → Personen)."))
 				}
 			})
 			pw := widget.NewPasswordEntry()
@@ -77,7 +77,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 				k.touch()
 				c, ok := byName[user.Selected]
 				if !ok {
-					setProblem(msg, k.t("Bitte die zweite Person wählen."))
+					k.setProblem(msg, k.t("Bitte die zweite Person wählen."))
 					return
 				}
 				secret := []byte(pw.Text)
@@ -102,9 +102,9 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 					pw.SetText("")
 					switch {
 					case errors.Is(err, store.ErrWrongPassword):
-						setProblem(msg, k.unlockMessage(err))
+						k.setProblem(msg, k.unlockMessage(err))
 					case err != nil:
-						setProblem(msg, k.message(err))
+						k.setProblem(msg, k.message(err))
 					default:
 						k.rebuild()
 					}
@@ -127,7 +127,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 		}, func(err error) {
 			if err != nil {
 				seal.Enable()
-				setProblem(msg, k.message(err))
+				k.setProblem(msg, k.message(err))
 				return
 			}
 			k.notice = k.t("Antrag versiegelt. Er wird bei der nächsten Synchronisierung an das Rathaus übertragen.")
@@ -143,7 +143,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 			return err
 		}, func(err error) {
 			if err != nil {
-				setProblem(msg, k.message(err))
+				k.setProblem(msg, k.message(err))
 				return
 			}
 			if f.svc.MustSign {

@@ -96,7 +96,7 @@ func (k *Kit) summary(f *caseFlow) fyne.CanvasObject {
 				return err
 			}, func(err error) {
 				if err != nil {
-					setProblem(msg, k.message(err))
+					k.setProblem(msg, k.message(err))
 					return
 				}
 				k.showSignoff(f)

@@ -119,7 +119,7 @@ func (b *syncBar) syncNow() {
 	b.k.work(func(ctx context.Context) error { return b.k.Store.RequestSync(ctx) }, func(err error) {
 		b.now.Enable()
 		if err != nil {
-			setProblem(b.problem, b.k.message(err))
+			b.k.setProblem(b.problem, b.k.message(err))
 			return
 		}
 		b.render()
@@ -202,7 +202,7 @@ func (b *syncBar) render() {
 	default:
 		b.last.SetText(k.tf("Zuletzt synchronisiert: %s", k.when(s.lastSuccess)))
 	}
-	setProblem(b.problem, trouble)
+	k.setProblem(b.problem, trouble)
 }
 
 // when formats a time for a clerk: the time today, else the date too.

@@ -3,6 +3,7 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -36,13 +37,18 @@ func problem() *widget.Label {
 	return l
 }
 
-// setProblem shows msg in l, or hides l when msg is empty.
-func setProblem(l *widget.Label, msg string) {
+// setProblem shows msg in l, or hides l when msg is empty; the window is
+// laid out again when that changes the room l takes.
+func (k *Kit) setProblem(l *widget.Label, msg string) {
+	was := l.Visible()
 	l.SetText(msg)
 	if msg == "" {
 		l.Hide()
 	} else {
 		l.Show()
+	}
+	if was != l.Visible() && k.root != nil {
+		k.relayout()
 	}
 }
 
@@ -50,5 +56,71 @@ func setProblem(l *widget.Label, msg string) {
 func note(text string) *widget.Label {
 	l := wrapped(text)
 	l.Importance = widget.WarningImportance
+	return l
+}
+
+// setText changes a label whose height may change with it (wrapped text);
+// empty, it takes no room.
+func (k *Kit) setText(l *widget.Label, s string) {
+	l.SetText(s)
+	if s == "" {
+		l.Hide()
+	} else {
+		l.Show()
+	}
+	k.relayout()
+}
+
+// columns lays out objects as a table: rows of len(widths) cells, each
+// column taking its fraction of the width, each row as high as its
+// tallest cell. Unlike a grid, a long service name does not widen every
+// column.
+type columns struct{ widths []float32 }
+
+func (c *columns) rows(objs []fyne.CanvasObject) [][]fyne.CanvasObject {
+	var rows [][]fyne.CanvasObject
+	for i := 0; i < len(objs); i += len(c.widths) {
+		rows = append(rows, objs[i:min(i+len(c.widths), len(objs))])
+	}
+	return rows
+}
+
+func (c *columns) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	pad := theme.Padding()
+	y := float32(0)
+	for _, row := range c.rows(objs) {
+		h := float32(0)
+		for _, o := range row {
+			h = max(h, o.MinSize().Height)
+		}
+		x := float32(0)
+		for i, o := range row {
+			w := c.widths[i]*size.Width - pad
+			o.Move(fyne.NewPos(x, y))
+			o.Resize(fyne.NewSize(w, h))
+			x += c.widths[i] * size.Width
+		}
+		y += h + pad
+	}
+}
+
+func (c *columns) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	pad := theme.Padding()
+	var w, h float32
+	for _, row := range c.rows(objs) {
+		rh := float32(0)
+		for i, o := range row {
+			rh = max(rh, o.MinSize().Height)
+			w = max(w, o.MinSize().Width/c.widths[i])
+		}
+		h += rh + pad
+	}
+	return fyne.NewSize(min(w, 900), h)
+}
+
+// cell is a table cell's text: cut with an ellipsis where it does not fit.
+func cell(text string) *widget.Label {
+	l := widget.NewLabel(text)
+	l.Truncation = fyne.TextTruncateEllipsis
 	return l
 }

@@ -1,0 +1,126 @@
+package ui
+
+import (
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/server"
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// tapNth taps the n-th (from 0) enabled button with the text.
+func (h *harness) tapNth(text string, n int) {
+	h.t.Helper()
+	var b *widget.Button
+	h.waitFor("button "+text, func() bool {
+		i := 0
+		for _, o := range h.objects() {
+			if x, ok := o.(*widget.Button); ok && x.Text == text && !x.Disabled() {
+				if i == n {
+					b = x
+					return true
+				}
+				i++
+			}
+		}
+		return false
+	})
+	fyne.DoAndWait(func() { test.Tap(b) })
+}
+
+// A citizen's name changed on the laptop while the town hall changed it
+// too: after the sync the clerk sees both versions side by side, who
+// changed what, which one stands for now, takes the laptop's, and the
+// town hall gets that decision with the next sync.
+func TestConflictShownAndResolved(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	now := time.Now()
+	visit := domain.Visit{ID: domain.NewID(), Place: "Seniorenresidenz Am Park", Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna"}}
+	apptID := domain.NewID()
+	for _, c := range []server.CentralChange{
+		{RecordID: visit.ID, RecordType: domain.TypeVisit, Set: visit.Fields().NonEmpty()},
+		{RecordID: apptID, RecordType: domain.TypeAppointment, Set: domain.Appointment{VisitID: visit.ID,
+			StartsAt: now, Minutes: 15, ServiceID: "meldebescheinigung", Status: domain.AppointmentBooked,
+			CitizenName: "Erika Mustermann"}.Fields().NonEmpty()},
+	} {
+		c.Op, c.BaseVersion, c.Clerk = "create", -1, "admin"
+		if _, err := h.srv.Central(h.ctx, tenant, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.sync()
+	// Offline, the laptop corrects the name as the citizen spells it ...
+	ss := h.session("anna")
+	if _, err := ss.Update(h.ctx, apptID, store.AnyVersion, domain.Fields{"citizen_name": "Erika Müller-Mustermann"}); err != nil {
+		t.Fatal(err)
+	}
+	// ... while the town hall corrects it from the register.
+	if _, err := h.srv.Central(h.ctx, tenant, server.CentralChange{RecordID: apptID, RecordType: domain.TypeAppointment,
+		Op: "update", BaseVersion: -1, Set: domain.Fields{"citizen_name": "Erika Mustermann-Gabler"}, Clerk: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := h.sync(); rep.Conflicts != 1 {
+		t.Fatalf("sync reported %d conflicts, want 1", rep.Conflicts)
+	}
+
+	h.signIn("anna")
+	h.waitText("Konflikte (1)")
+	h.tap("Konflikte (1)")
+	h.waitScreen("conflicts")
+	h.waitText("Termin – Name")
+	h.shot("09-konflikte")
+	h.tap("Ansehen und entscheiden")
+	h.waitScreen("conflict")
+	for _, want := range []string{"Erika Müller-Mustermann", "Erika Mustermann-Gabler", "Fassung von: dieser Laptop",
+		"Fassung von: Rathaus", "Anna Schmidt", "gilt vorläufig", "Die spätere Änderung gilt"} {
+		if !h.hasText(want) {
+			t.Errorf("the conflict does not show %q: %q", want, h.texts())
+		}
+	}
+	h.shot("10-konflikt")
+
+	// Side A is what the town hall had, B the laptop's later-based change.
+	cs, err := ss.Conflicts(h.ctx, true)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("conflicts %v, %v", cs, err)
+	}
+	laptopSide := 1
+	if cs[0].A.Value == "Erika Müller-Mustermann" {
+		laptopSide = 0
+	}
+	h.tapNth("Diese Fassung übernehmen", laptopSide)
+	h.waitScreen("conflicts")
+	h.waitText("Keine offenen Konflikte.")
+	h.waitText("Entschieden.")
+	h.waitFor("the header without conflicts", func() bool { return h.button("Konflikte") != nil })
+
+	r, err := ss.Get(h.ctx, apptID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Fields["citizen_name"] != "Erika Müller-Mustermann" {
+		t.Errorf("after the decision the name is %q", r.Fields["citizen_name"])
+	}
+	c, err := ss.Conflict(h.ctx, cs[0].ID)
+	if err != nil || c.Status != "resolved" || c.ResolvedBy == "" {
+		t.Errorf("conflict after the decision: %+v, %v", c, err)
+	}
+	// The decision is a change like any other: the town hall gets it.
+	h.sync()
+	rv, err := h.srv.Record(h.ctx, tenant, apptID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rv.Fields["citizen_name"] != "Erika Müller-Mustermann" {
+		t.Errorf("town hall has %q", rv.Fields["citizen_name"])
+	}
+	cv, err := h.srv.Record(h.ctx, tenant, cs[0].ID)
+	if err != nil || cv.Fields["status"] != "resolved" {
+		t.Errorf("town hall's conflict record: %v, %v", cv.Fields, err)
+	}
+}

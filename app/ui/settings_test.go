@@ -1,0 +1,200 @@
+package ui
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/buergerkoffer/kit/assets"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// Every text a screen shows has an English entry, with the same
+// placeholders, and the English file has no entries nobody uses.
+func TestTranslationsComplete(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[string]bool{}
+	re := regexp.MustCompile(`\bk\.(?:t|tf|button)\(\s*("(?:[^"\\]|\\.)*")`)
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range re.FindAllStringSubmatch(string(src), -1) {
+			s, err := strconv.Unquote(m[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			used[s] = true
+		}
+	}
+	if len(used) < 100 {
+		t.Fatalf("found only %d texts: the pattern no longer matches the code", len(used))
+	}
+	b, err := assets.Translations.ReadFile("translations/en.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var en map[string]string
+	if err := json.Unmarshal(b, &en); err != nil {
+		t.Fatal(err)
+	}
+	verbs := regexp.MustCompile(`%[sdqv%]`)
+	for s := range used {
+		v, ok := en[s]
+		if !ok || v == "" {
+			t.Errorf("no English for %q", s)
+			continue
+		}
+		if a, b := verbs.FindAllString(s, -1), verbs.FindAllString(v, -1); strings.Join(a, "") != strings.Join(b, "") {
+			t.Errorf("%q → %q: placeholders %v, %v", s, v, a, b)
+		}
+	}
+	for s := range en {
+		if !used[s] {
+			t.Errorf("English entry nobody uses: %q", s)
+		}
+	}
+}
+
+// The device tests use the drivers against the simulators on real
+// pseudo-terminals, and say plainly what is wrong with a wrong port; the
+// language switch turns the whole app into English at once.
+func TestSettings_DevicesAndLanguage(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	h.signIn("anna")
+	h.tap("Einstellungen")
+	h.waitScreen("settings")
+	h.waitText("Anna Schmidt (anna)")
+	h.tapNth("Testen", 0)
+	h.waitText("Lesegerät in Ordnung")
+	h.tapNth("Testen", 1)
+	h.waitText("Unterschriftenpad in Ordnung: 38400 Baud")
+	h.shot("13-einstellungen")
+
+	var selects []*widget.SelectEntry
+	for _, o := range h.objects() {
+		if s, ok := o.(*widget.SelectEntry); ok {
+			selects = append(selects, s)
+		}
+	}
+	if len(selects) != 2 {
+		t.Fatalf("%d port fields", len(selects))
+	}
+	fyne.DoAndWait(func() { selects[0].SetText(filepath.Join(t.TempDir(), "ttyUSB9")) })
+	h.tapNth("Testen", 0)
+	h.waitText("Der Anschluss lässt sich nicht öffnen.")
+
+	// Four-eyes on, English: saved, and in force at once.
+	for _, o := range h.objects() {
+		switch x := o.(type) {
+		case *widget.Check:
+			fyne.DoAndWait(func() { x.SetChecked(true) })
+		case *widget.Select:
+			if len(x.Options) == 2 && x.Options[1] == "English" {
+				fyne.DoAndWait(func() { x.SetSelected("English") })
+			}
+		}
+	}
+	fyne.DoAndWait(func() { selects[0].SetText(h.mrz.Path()) })
+	h.tap("Einstellungen speichern")
+	h.waitText("Settings saved.")
+	h.waitText("Sync now")
+	s, err := LoadSettings(h.ctx, h.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Lang != "en" || !s.FourEyes || s.IDReader != h.mrz.Path() {
+		t.Errorf("saved settings %+v", s)
+	}
+	h.shot("14-settings-english")
+}
+
+// With four-eyes confirmation on, a signed case is sealed only after a
+// second clerk has confirmed it with their own password.
+func TestFourEyesBeforeSealing(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	s, _ := LoadSettings(h.ctx, h.st)
+	s.FourEyes = true
+	if err := SaveSettings(h.ctx, h.st, s); err != nil {
+		t.Fatal(err)
+	}
+	h.k.mu.Lock()
+	h.k.settings.FourEyes = true
+	h.k.mu.Unlock()
+	ss := h.session("anna")
+	v, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Pflegeheim St. Anna", Day: time.Now().Format("2006-01-02")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ss.CreateCase(h.ctx, domain.Case{ServiceID: "meldebescheinigung", VisitID: v.ID,
+		Form: domain.Fields{"surname": "Beispiel", "given_names": "Jonas"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.SetCaseStatus(h.ctx, c.ID, store.AnyVersion, domain.StatusSigned); err != nil {
+		t.Fatal(err)
+	}
+	h.signIn("anna")
+	h.waitText("Jonas Beispiel")
+	h.tap("Abschließen")
+	h.waitScreen("signoff")
+	h.waitText("Vier-Augen-Prinzip")
+	if h.button("Versiegeln und abschließen") != nil {
+		t.Fatal("sealing possible before the second clerk confirmed")
+	}
+	var sel *widget.Select
+	h.waitFor("the second clerk's list", func() bool {
+		for _, o := range h.objects() {
+			if x, ok := o.(*widget.Select); ok && len(x.Options) == 1 {
+				sel = x
+				return true
+			}
+		}
+		return false
+	})
+	if sel.Options[0] != "Ben Keller" {
+		t.Errorf("second clerks offered: %v (the signed-in clerk must not confirm)", sel.Options)
+	}
+	fyne.DoAndWait(func() { sel.SetSelected("Ben Keller") })
+	pw := h.entries()[0]
+	h.typeInto(pw, "nicht-sein-Passwort")
+	h.tap("Bestätigen")
+	h.waitText("Benutzername oder Passwort ist falsch.")
+	h.shot("15-vier-augen")
+	fyne.DoAndWait(func() { sel.SetSelected("Ben Keller") })
+	h.typeInto(pw, testPassword)
+	h.tap("Bestätigen")
+	h.waitText("Bestätigt durch die zweite Person.")
+	h.tap("Versiegeln und abschließen")
+	h.waitScreen("day")
+	got, _, err := ss.Case(h.ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clerks, _ := h.st.Clerks(h.ctx)
+	ben := ""
+	for _, cl := range clerks {
+		if cl.Username == "ben" {
+			ben = cl.ID
+		}
+	}
+	if got.Status != domain.StatusSealed || got.ConfirmedBy != ben || ben == "" {
+		t.Errorf("case %s confirmed by %q (ben is %q)", got.Status, got.ConfirmedBy, ben)
+	}
+}
