@@ -40,15 +40,15 @@ func Prepare(ctx context.Context, st *store.Store, cfg Config) (string, error) {
 		if ss, err = st.Setup(ctx, Clerks[0][0], Clerks[0][1], []byte(Password)); err != nil {
 			return "", fmt.Errorf("demo: set up: %w", err)
 		}
-		for _, c := range Clerks[1:] {
-			if _, err := ss.AddClerk(ctx, c[0], c[1], []byte(Password)); err != nil && !errors.Is(err, store.ErrClerkExists) {
-				return "", fmt.Errorf("demo: add clerk: %w", err)
-			}
-		}
 	} else if ss, err = st.Unlock(ctx, Clerks[0][0], []byte(Password)); err != nil {
 		return "", fmt.Errorf("demo: this laptop was set up with other clerks: %w", err)
 	}
 	defer ss.Lock()
+	for _, c := range Clerks[1:] {
+		if _, err := ss.AddClerk(ctx, c[0], c[1], []byte(Password)); err != nil && !errors.Is(err, store.ErrClerkExists) {
+			return "", fmt.Errorf("demo: add clerk: %w", err)
+		}
+	}
 	if _, err := st.Enrolment(ctx); errors.Is(err, store.ErrNotEnrolled) && cfg.Code != "" {
 		if err := agent.Enrol(ctx, st, ss, agent.Enrolment{ServerURL: cfg.ServerURL, Code: cfg.Code, Name: "Demo-Laptop"}); err != nil {
 			return "", fmt.Errorf("demo: enrol: %w", err)

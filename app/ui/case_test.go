@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/widget"
 
@@ -21,7 +20,7 @@ import (
 func (h *harness) fill(id, value string) {
 	h.t.Helper()
 	var r *fieldRow
-	fyne.DoAndWait(func() { r = h.k.formRows[id] })
+	h.do(func() { r = h.k.formRows[id] })
 	if r == nil {
 		h.t.Fatalf("no field %s on the form", id)
 	}
@@ -29,9 +28,9 @@ func (h *harness) fill(id, value string) {
 	case *widget.Entry:
 		h.typeInto(in, value)
 	case *widget.Select:
-		fyne.DoAndWait(func() { in.SetSelected(value) })
+		h.do(func() { in.SetSelected(value) })
 	case *widget.Check:
-		fyne.DoAndWait(func() { in.SetChecked(value == "true") })
+		h.do(func() { in.SetChecked(value == "true") })
 	default:
 		h.t.Fatalf("field %s: cannot fill a %T", id, in)
 	}
@@ -40,7 +39,7 @@ func (h *harness) fill(id, value string) {
 // fieldError is the message under a field, "" if none is shown.
 func (h *harness) fieldError(id string) string {
 	var s string
-	fyne.DoAndWait(func() {
+	h.do(func() {
 		if r := h.k.formRows[id]; r != nil && r.err.Visible() {
 			s = r.err.Text
 		}
@@ -50,7 +49,7 @@ func (h *harness) fieldError(id string) string {
 
 func (h *harness) value(id string) string {
 	var s string
-	fyne.DoAndWait(func() {
+	h.do(func() {
 		if r := h.k.formRows[id]; r != nil {
 			if e, ok := r.input.(*widget.Entry); ok {
 				s = e.Text

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -47,10 +48,14 @@ type caseFlow struct {
 	touched map[string]bool
 	tried   bool // "Weiter" was pressed: show every error
 
-	doc      *mrz.Result // the document read, if any
-	docWarn  []string
-	personID string
+	doc       *mrz.Result // the document read, if any
+	docWarn   []string
+	personID  string
+	personDoc string // the document number the person record was made from
 
+	busy bool // a save or status change is running
+
+	signedBy    string // the clerk who witnessed the signature
 	confirmedBy string // the second clerk, with four-eyes
 }
 
@@ -122,7 +127,7 @@ func (k *Kit) openCase(id string) {
 		}
 		f := &caseFlow{svc: svc, visitID: c.VisitID, appointmentID: c.AppointmentID, id: c.ID, version: v,
 			status: c.Status, values: map[string]string(c.Form), touched: map[string]bool{}, personID: c.PersonID,
-			confirmedBy: c.ConfirmedBy}
+			confirmedBy: c.ConfirmedBy, signedBy: c.SignedBy}
 		if f.values == nil {
 			f.values = map[string]string{}
 		}
@@ -306,9 +311,22 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 		if ss == nil {
 			return
 		}
-		k.work(func(ctx context.Context) error { return k.saveDraft(ctx, ss, f) }, func(err error) {
+		vals, touched := maps.Clone(f.values), maps.Clone(f.touched)
+		var adopted map[string]string
+		k.flowWork(f, func(ctx context.Context) (err error) {
+			adopted, err = k.saveDraft(ctx, ss, f, vals, touched)
+			return err
+		}, func(err error) {
 			if err != nil {
 				k.setProblem(saveMsg, k.message(err))
+				return
+			}
+			if len(adopted) > 0 {
+				// The draft changed elsewhere (the town hall): what the
+				// clerk did not touch here now shows the new values.
+				maps.Copy(f.values, adopted)
+				k.notice = k.t("Der Entwurf wurde inzwischen anderswo geändert. Angaben, die Sie nicht bearbeitet haben, wurden übernommen; bitte prüfen.")
+				k.startCase(f)
 				return
 			}
 			next()
@@ -429,56 +447,98 @@ func isoDate(s string) string {
 	return s
 }
 
-// saveDraft writes the flow's form into its case, creating the case (and
-// the person read from the document) the first time.
-func (k *Kit) saveDraft(ctx context.Context, ss *store.Session, f *caseFlow) error {
-	values := f.svc.Prune(f.values)
-	if f.personID == "" && f.doc != nil {
+// flowWork is work on a case flow: one at a time (a second tap while a
+// save runs does nothing), so the flow's id and version are written by
+// one goroutine at a time and read by the UI only when it is done.
+func (k *Kit) flowWork(f *caseFlow, fn func(ctx context.Context) error, done func(error)) {
+	if f.busy {
+		return
+	}
+	f.busy = true
+	gen := k.gen
+	k.workAlways(fn, func(err error) {
+		f.busy = false
+		if k.gen == gen { // still on the screen that asked
+			done(err)
+		}
+	})
+}
+
+// saveDraft writes the form (vals, a copy taken on the UI goroutine) into
+// the flow's case, creating the case the first time, and the person read
+// from a document once per document. If the draft changed elsewhere since
+// the clerk opened it, the fields the clerk did not touch take the stored
+// values (returned, for the form) and the save is tried once more.
+func (k *Kit) saveDraft(ctx context.Context, ss *store.Session, f *caseFlow, vals map[string]string, touched map[string]bool) (map[string]string, error) {
+	values := f.svc.Prune(vals)
+	if f.doc != nil && (f.personID == "" || f.personDoc != f.doc.DocumentNumber) {
 		p, err := ss.CreatePerson(ctx, personFrom(f.doc, values))
 		if err != nil {
-			return err
+			return nil, err
 		}
-		f.personID = p.ID
+		f.personID, f.personDoc = p.ID, f.doc.DocumentNumber
 	}
 	if f.id == "" {
 		c, err := ss.CreateCase(ctx, domain.Case{ServiceID: f.svc.ID, ServiceVersion: fmt.Sprint(f.svc.Version),
 			VisitID: f.visitID, AppointmentID: f.appointmentID, PersonID: f.personID, Form: domain.Fields(values)})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		_, v, err := ss.Case(ctx, c.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		f.id, f.version, f.status = c.ID, v, c.Status
-		return nil
+		return nil, nil
 	}
-	// Fields the clerk emptied or that are hidden now are cleared.
-	set := domain.Fields{}
-	c, v, err := ss.Case(ctx, f.id)
-	if err != nil {
-		return err
-	}
-	for id := range c.Form {
-		if _, ok := values[id]; !ok {
-			set[id] = ""
+	var adopted map[string]string
+	for attempt := 0; ; attempt++ {
+		c, v, err := ss.Case(ctx, f.id)
+		if err != nil {
+			return nil, err
 		}
-	}
-	for id, val := range values {
-		if c.Form[id] != val {
-			set[id] = val
+		if attempt > 0 || v != f.version {
+			// Changed elsewhere: keep what the clerk touched, take the rest.
+			adopted = map[string]string{}
+			for id, shown := range f.svc.Visible(c.Form) {
+				if shown && !touched[id] && c.Form[id] != values[id] {
+					adopted[id] = c.Form[id]
+					if c.Form[id] == "" {
+						delete(values, id)
+					} else {
+						values[id] = c.Form[id]
+					}
+				}
+			}
 		}
+		set := domain.Fields{}
+		for id := range c.Form {
+			if _, ok := values[id]; !ok {
+				set[domain.FormPrefix+id] = "" // emptied, or hidden now
+			}
+		}
+		for id, val := range values {
+			if c.Form[id] != val {
+				set[domain.FormPrefix+id] = val
+			}
+		}
+		if c.PersonID != f.personID {
+			set["person_id"] = f.personID
+		}
+		if len(set) == 0 {
+			f.version = v
+			return adopted, nil
+		}
+		r, err := ss.Update(ctx, f.id, v, set)
+		if errors.Is(err, store.ErrStale) && attempt == 0 {
+			continue // changed between reading and writing: once more
+		}
+		if err != nil {
+			return nil, err
+		}
+		f.version = r.Version
+		return adopted, nil
 	}
-	if len(set) == 0 {
-		f.version = v
-		return nil
-	}
-	nv, err := ss.UpdateCaseForm(ctx, f.id, f.version, set)
-	if err != nil {
-		return err
-	}
-	f.version = nv
-	return nil
 }
 
 // personFrom is the citizen as the document and the form name them.

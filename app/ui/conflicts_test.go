@@ -4,7 +4,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -30,7 +29,7 @@ func (h *harness) tapNth(text string, n int) {
 		}
 		return false
 	})
-	fyne.DoAndWait(func() { test.Tap(b) })
+	h.do(func() { test.Tap(b) })
 }
 
 // A citizen's name changed on the laptop while the town hall changed it

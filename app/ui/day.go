@@ -67,7 +67,7 @@ func (k *Kit) loadDay(ctx context.Context, ss *store.Session, visitID string) (d
 		d.clerks[c.ID], d.clerks[c.Username] = c, c
 	}
 	if d.visit == nil {
-		d.key = key.String()
+		d.key = "no visit;" + key.String()
 		return d, nil
 	}
 	as, err := ss.List(ctx, domain.TypeAppointment, domain.Fields{"visit_id": d.visit.ID})
@@ -129,7 +129,7 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 				k.relayout()
 				return
 			}
-			if d.key == shown && shown != "" {
+			if d.key == shown {
 				return
 			}
 			shown = d.key
@@ -143,9 +143,7 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 	load()
 	ctx, cancel := context.WithCancel(k.ctx)
 	k.onLeave(cancel)
-	k.wg.Add(1)
-	go func() {
-		defer k.wg.Done()
+	k.spawn(func() {
 		t := time.NewTicker(dayReload)
 		defer t.Stop()
 		for {
@@ -153,14 +151,14 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				fyne.Do(func() {
+				k.do(func() {
 					if ctx.Err() == nil {
 						load()
 					}
 				})
 			}
 		}
-	}()
+	})
 	return body
 }
 

@@ -153,6 +153,15 @@ func newTestApp() {
 	a.Settings().SetTheme(theme.LightTheme())
 }
 
+// do runs fn as the UI goroutine would, in turn with the app's callbacks.
+func (h *harness) do(fn func()) {
+	fyne.DoAndWait(func() {
+		h.k.uiMu.Lock()
+		defer h.k.uiMu.Unlock()
+		fn()
+	})
+}
+
 // session opens a session of its own for setting up and checking data.
 func (h *harness) session(user string) *store.Session {
 	h.t.Helper()
@@ -182,7 +191,7 @@ func (h *harness) sync() agent.Report {
 // objects are what is on screen (visible) now.
 func (h *harness) objects() []fyne.CanvasObject {
 	var out []fyne.CanvasObject
-	fyne.DoAndWait(func() {
+	h.do(func() {
 		var walk func(o fyne.CanvasObject)
 		walk = func(o fyne.CanvasObject) {
 			if o == nil || !o.Visible() {
@@ -249,7 +258,7 @@ func (h *harness) waitText(sub string) {
 
 func (h *harness) screen() string {
 	var s string
-	fyne.DoAndWait(func() { s = h.k.Screen() })
+	h.do(func() { s = h.k.Screen() })
 	return s
 }
 
@@ -273,7 +282,7 @@ func (h *harness) tap(text string) {
 	h.t.Helper()
 	var b *widget.Button
 	h.waitFor("button "+text, func() bool { b = h.button(text); return b != nil })
-	fyne.DoAndWait(func() { test.Tap(b) })
+	h.do(func() { test.Tap(b) })
 }
 
 // entries are the visible text entries, in order.
@@ -289,7 +298,7 @@ func (h *harness) entries() []*widget.Entry {
 
 // typeInto types s into an entry, as keys.
 func (h *harness) typeInto(e *widget.Entry, s string) {
-	fyne.DoAndWait(func() {
+	h.do(func() {
 		h.w.Canvas().Focus(e)
 		e.SetText("")
 		test.Type(e, s)
@@ -301,7 +310,7 @@ func (h *harness) submitForm() {
 	h.t.Helper()
 	for _, o := range h.objects() {
 		if f, ok := o.(*widget.Form); ok && f.OnSubmit != nil {
-			fyne.DoAndWait(f.OnSubmit)
+			h.do(f.OnSubmit)
 			return
 		}
 	}
@@ -328,7 +337,7 @@ func (h *harness) shot(name string) {
 	h.t.Helper()
 	time.Sleep(150 * time.Millisecond) // let loads off the UI goroutine land
 	var img image.Image
-	fyne.DoAndWait(func() { img = h.w.Canvas().Capture() })
+	h.do(func() { img = h.w.Canvas().Capture() })
 	if blank(img) {
 		h.t.Errorf("screenshot %s is blank", name)
 	}

@@ -51,7 +51,9 @@ type Kit struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex // guards session and settings for the poller
+	uiMu     sync.Mutex // see do
+	mu       sync.Mutex // guards session, settings and closed
+	closed   bool
 	session  *store.Session
 	settings Settings
 
@@ -68,6 +70,8 @@ type Kit struct {
 	lockedBy  domain.Clerk
 	resume    *screen              // the screen to return to after unlocking
 	formRows  map[string]*fieldRow // the case form on screen, by field id
+	gen       int                  // counts screens shown: work done for an old one is dropped
+	unlocking bool                 // a sign-in is running
 }
 
 // screen is what is shown: it can be built again (after a language change
@@ -118,13 +122,44 @@ func (k *Kit) Start(ctx context.Context) error {
 	} else {
 		k.show("setup", k.setup)
 	}
-	k.wg.Add(1)
-	go k.poll()
+	k.spawn(k.poll)
 	return nil
+}
+
+// do runs fn on the UI goroutine (fyne.Do), one at a time: fyne's test
+// driver runs fyne.Do at once on the calling goroutine, so without the
+// lock two callbacks (the status poller, a finished save) could touch the
+// widgets together in the headless tests. The app itself has one UI
+// goroutine, where the lock is never contended.
+func (k *Kit) do(fn func()) {
+	fyne.Do(func() {
+		k.uiMu.Lock()
+		defer k.uiMu.Unlock()
+		fn()
+	})
+}
+
+// spawn runs fn in a goroutine the Kit owns: Close waits for it. fn must
+// return when k.ctx ends. After Close nothing is started any more (a
+// callback still queued on the UI goroutine may try).
+func (k *Kit) spawn(fn func()) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.closed {
+		return
+	}
+	k.wg.Add(1)
+	go func() {
+		defer k.wg.Done()
+		fn()
+	}()
 }
 
 // Close stops the Kit's goroutines and locks the session.
 func (k *Kit) Close() {
+	k.mu.Lock()
+	k.closed = true
+	k.mu.Unlock()
 	if k.cancel != nil {
 		k.cancel()
 	}
@@ -196,6 +231,7 @@ func (k *Kit) leave() {
 }
 
 func (k *Kit) render() {
+	k.gen++
 	k.touch()
 	obj := k.cur.build()
 	if k.Session() != nil && k.cur.name != "lock" {
@@ -220,17 +256,33 @@ func (k *Kit) onLeave(stop func()) {
 	}
 }
 
-// work runs fn off the UI goroutine and then done on it. fn gets the Kit's
-// context; everything it starts must end with it.
+// work runs fn off the UI goroutine and then done on it, unless the
+// screen changed meanwhile (the clerk went elsewhere, or the laptop
+// locked): done then has nothing left to update, and must not navigate
+// over a lock screen. fn gets the Kit's context; everything it starts must
+// end with it.
 func (k *Kit) work(fn func(ctx context.Context) error, done func(error)) {
-	k.wg.Add(1)
-	go func() {
-		defer k.wg.Done()
+	gen := k.gen
+	k.workAlways(fn, func(err error) {
+		if k.gen == gen && done != nil {
+			done(err)
+		}
+	})
+}
+
+// workAlways is work whose done runs whatever the screen (the status bar,
+// which outlives screens).
+func (k *Kit) workAlways(fn func(ctx context.Context) error, done func(error)) {
+	k.spawn(func() {
 		err := fn(k.ctx)
 		if done != nil && k.ctx.Err() == nil {
-			fyne.Do(func() { done(err) })
+			k.do(func() {
+				if k.ctx.Err() == nil {
+					done(err)
+				}
+			})
 		}
-	}()
+	})
 }
 
 // button is a button that counts as input for the inactivity lock.
@@ -245,8 +297,18 @@ func (k *Kit) button(label string, tapped func()) *widget.Button {
 // clerk was on when the laptop locked.
 func (k *Kit) signedIn(ss *store.Session) {
 	k.mu.Lock()
+	old := k.session
 	k.session = ss
 	k.mu.Unlock()
+	if old != nil && old != ss {
+		old.Lock()
+	}
+	// Records written before the laptop was enrolled (or while a seal
+	// failed) are sealed for the town hall now that a key is open.
+	k.workAlways(func(ctx context.Context) error {
+		_, err := ss.SealPending(ctx)
+		return err
+	}, nil)
 	resume := k.resume
 	k.resume = nil
 	if resume != nil && ss.Clerk().ID == k.lockedBy.ID {
@@ -281,14 +343,13 @@ func (k *Kit) Lock() {
 
 // poll is the Kit's background loop: sync status and the inactivity lock.
 func (k *Kit) poll() {
-	defer k.wg.Done()
 	t := time.NewTicker(k.Tick)
 	defer t.Stop()
 	for {
 		st := k.readSyncStatus(k.ctx)
 		idle := k.Now().Sub(time.Unix(0, k.lastActive.Load()))
 		lockDue := k.Session() != nil && idle >= k.Settings().LockAfter
-		fyne.Do(func() {
+		k.do(func() {
 			if k.ctx.Err() != nil {
 				return
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"time"
 
@@ -56,8 +57,19 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 	fourEyes := widget.NewCheck(k.t("Eine zweite Person bestätigt jeden Antrag vor dem Versiegeln"), nil)
 	fourEyes.SetChecked(s.FourEyes)
 
-	ports, _ := hardware.ListPorts()
-	idPort, padPort := widget.NewSelectEntry(ports), widget.NewSelectEntry(ports)
+	// The port tests end with the screen: on Windows a COM port is
+	// exclusive, and "Ausweis lesen" must find it free.
+	screenCtx, leave := context.WithCancel(k.ctx)
+	k.onLeave(leave)
+	idPort, padPort := widget.NewSelectEntry(nil), widget.NewSelectEntry(nil)
+	var ports []string
+	k.work(func(context.Context) (err error) {
+		ports, err = hardware.ListPorts()
+		return err
+	}, func(error) {
+		idPort.SetOptions(ports)
+		padPort.SetOptions(ports)
+	})
 	idPort.SetText(s.IDReader)
 	padPort.SetText(s.Pad)
 	idPort.SetPlaceHolder(portExample())
@@ -71,8 +83,8 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 		k.setText(idResult, k.t("Prüfe …"))
 		var res string
 		path := strings.TrimSpace(idPort.Text)
-		k.work(func(ctx context.Context) error {
-			res = k.testIDReader(ctx, path)
+		k.work(func(context.Context) error {
+			res = k.testIDReader(screenCtx, path)
 			return nil
 		}, func(error) { idTest.Enable(); k.setText(idResult, res) })
 	}
@@ -82,8 +94,8 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 		k.setText(padResult, k.t("Prüfe …"))
 		var res string
 		path := strings.TrimSpace(padPort.Text)
-		k.work(func(ctx context.Context) error {
-			res = k.testPad(ctx, path)
+		k.work(func(context.Context) error {
+			res = k.testPad(screenCtx, path)
 			return nil
 		}, func(error) { padTest.Enable(); k.setText(padResult, res) })
 	}
@@ -143,7 +155,7 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 }
 
 func portExample() string {
-	if strings.Contains(strings.ToLower(os.Getenv("OS")), "windows") {
+	if runtime.GOOS == "windows" {
 		return "COM3"
 	}
 	return "/dev/ttyUSB0"
@@ -324,7 +336,7 @@ func (k *Kit) clerkSettings(ss *store.Session) fyne.CanvasObject {
 	box.Add(list)
 	k.work(func(ctx context.Context) error {
 		cs, err := k.Store.Clerks(ctx)
-		fyne.Do(func() {
+		k.do(func() {
 			for _, c := range cs {
 				list.Add(widget.NewLabel(fmt.Sprintf("%s (%s)", c.DisplayName, c.Username)))
 			}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buergerkoffer/kit/assets"
@@ -96,7 +95,7 @@ func TestSettings_DevicesAndLanguage(t *testing.T) {
 	if len(selects) != 2 {
 		t.Fatalf("%d port fields", len(selects))
 	}
-	fyne.DoAndWait(func() { selects[0].SetText(filepath.Join(t.TempDir(), "ttyUSB9")) })
+	h.do(func() { selects[0].SetText(filepath.Join(t.TempDir(), "ttyUSB9")) })
 	h.tapNth("Testen", 0)
 	h.waitText("Der Anschluss lässt sich nicht öffnen.")
 
@@ -104,14 +103,14 @@ func TestSettings_DevicesAndLanguage(t *testing.T) {
 	for _, o := range h.objects() {
 		switch x := o.(type) {
 		case *widget.Check:
-			fyne.DoAndWait(func() { x.SetChecked(true) })
+			h.do(func() { x.SetChecked(true) })
 		case *widget.Select:
 			if len(x.Options) == 2 && x.Options[1] == "English" {
-				fyne.DoAndWait(func() { x.SetSelected("English") })
+				h.do(func() { x.SetSelected("English") })
 			}
 		}
 	}
-	fyne.DoAndWait(func() { selects[0].SetText(h.mrz.Path()) })
+	h.do(func() { selects[0].SetText(h.mrz.Path()) })
 	h.tap("Einstellungen speichern")
 	h.waitText("Settings saved.")
 	h.waitText("Sync now")
@@ -168,16 +167,16 @@ func TestFourEyesBeforeSealing(t *testing.T) {
 		}
 		return false
 	})
-	if sel.Options[0] != "Ben Keller" {
+	if sel.Options[0] != "Ben Keller (ben)" {
 		t.Errorf("second clerks offered: %v (the signed-in clerk must not confirm)", sel.Options)
 	}
-	fyne.DoAndWait(func() { sel.SetSelected("Ben Keller") })
+	h.do(func() { sel.SetSelected("Ben Keller (ben)") })
 	pw := h.entries()[0]
 	h.typeInto(pw, "nicht-sein-Passwort")
 	h.tap("Bestätigen")
 	h.waitText("Benutzername oder Passwort ist falsch.")
 	h.shot("15-vier-augen")
-	fyne.DoAndWait(func() { sel.SetSelected("Ben Keller") })
+	h.do(func() { sel.SetSelected("Ben Keller (ben)") })
 	h.typeInto(pw, testPassword)
 	h.tap("Bestätigen")
 	h.waitText("Bestätigt durch die zweite Person.")

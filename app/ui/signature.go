@@ -90,11 +90,7 @@ func (k *Kit) signature(f *caseFlow) fyne.CanvasObject {
 		img.Image = blank
 		img.Refresh()
 		take.Disable()
-		k.wg.Add(1)
-		go func() {
-			defer k.wg.Done()
-			k.runPad(ctx, port, p, img, status, take)
-		}()
+		k.spawn(func() { k.runPad(ctx, port, p, img, status, take) })
 	}
 	k.onLeave(func() {
 		if stop != nil {
@@ -127,7 +123,7 @@ func (k *Kit) signature(f *caseFlow) fyne.CanvasObject {
 		if stop != nil {
 			stop() // the signature is taken: the pad stops drawing into it
 		}
-		k.work(func(ctx context.Context) error {
+		k.flowWork(f, func(ctx context.Context) error {
 			return k.storeSignature(ctx, f, sig)
 		}, func(err error) {
 			again.Enable()
@@ -154,7 +150,7 @@ func (k *Kit) runPad(ctx context.Context, port string, p *padSession, img *canva
 	tick := time.NewTicker(sigFrame)
 	defer tick.Stop()
 	say := func(s string) {
-		fyne.Do(func() {
+		k.do(func() {
 			if ctx.Err() == nil {
 				status.SetText(s)
 			}
@@ -209,7 +205,7 @@ func (k *Kit) runPad(ctx context.Context, port string, p *padSession, img *canva
 			pic := rec.Render(sigWidth, h)
 			sig := rec.Signature()
 			empty := sig.Empty()
-			fyne.Do(func() {
+			k.do(func() {
 				if ctx.Err() != nil {
 					return
 				}
@@ -252,6 +248,6 @@ func (k *Kit) storeSignature(ctx context.Context, f *caseFlow, sig sigpad.Signat
 	if v, err = ss.SetCaseStatus(ctx, f.id, v, domain.StatusSigned); err != nil {
 		return err
 	}
-	f.version, f.status = v, domain.StatusSigned
+	f.version, f.status, f.signedBy = v, domain.StatusSigned, ss.Clerk().ID
 	return nil
 }

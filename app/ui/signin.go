@@ -30,14 +30,26 @@ func (k *Kit) signIn() fyne.CanvasObject {
 	form.SubmitText = k.t("Anmelden")
 	form.OnSubmit = func() {
 		k.touch()
+		if k.unlocking {
+			return // Enter pressed twice
+		}
+		k.unlocking = true
 		name, secret := user.Text, []byte(pw.Text)
 		form.Disable()
 		k.setProblem(msg, k.t("Entsperre …"))
 		var ss *store.Session
-		k.work(func(ctx context.Context) (err error) {
+		gen := k.gen
+		k.workAlways(func(ctx context.Context) (err error) {
 			ss, err = k.Store.Unlock(ctx, name, secret)
 			return err
 		}, func(err error) {
+			k.unlocking = false
+			if k.gen != gen { // the clerk went elsewhere meanwhile
+				if ss != nil {
+					ss.Lock()
+				}
+				return
+			}
 			form.Enable()
 			pw.SetText("")
 			if err != nil {
@@ -83,13 +95,18 @@ func (k *Kit) setup() fyne.CanvasObject {
 			k.setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
 			return
 		}
+		if k.unlocking {
+			return
+		}
+		k.unlocking = true
 		name, dn, secret := user.Text, display.Text, []byte(pw.Text)
 		form.Disable()
 		var ss *store.Session
-		k.work(func(ctx context.Context) (err error) {
+		k.workAlways(func(ctx context.Context) (err error) {
 			ss, err = k.Store.Setup(ctx, name, dn, secret)
 			return err
 		}, func(err error) {
+			k.unlocking = false
 			form.Enable()
 			if err != nil {
 				k.setProblem(msg, k.t("Einrichten fehlgeschlagen: Der Benutzername muss 1 bis 64 Zeichen haben."))
@@ -114,14 +131,26 @@ func (k *Kit) lockScreen() fyne.CanvasObject {
 	unlock.Importance = widget.HighImportance
 	unlock.OnTapped = func() {
 		k.touch()
+		if k.unlocking {
+			return
+		}
+		k.unlocking = true
 		secret := []byte(pw.Text)
 		unlock.Disable()
 		k.setProblem(msg, k.t("Entsperre …"))
 		var ss *store.Session
-		k.work(func(ctx context.Context) (err error) {
+		gen := k.gen
+		k.workAlways(func(ctx context.Context) (err error) {
 			ss, err = k.Store.Unlock(ctx, who.Username, secret)
 			return err
 		}, func(err error) {
+			k.unlocking = false
+			if k.gen != gen {
+				if ss != nil {
+					ss.Lock()
+				}
+				return
+			}
 			unlock.Enable()
 			pw.SetText("")
 			if err != nil {

@@ -40,6 +40,7 @@ func TestSetupAndPlanTheDay(t *testing.T) {
 	h := &harness{t: t, ctx: ctx, st: st, k: k, w: w}
 	h.waitScreen("setup")
 	h.waitText("Bürgerkoffer – Ersteinrichtung")
+	h.shot("00-ersteinrichtung")
 	es := h.entries()
 	if len(es) != 4 {
 		t.Fatalf("setup has %d entries, want 4", len(es))
@@ -53,9 +54,10 @@ func TestSetupAndPlanTheDay(t *testing.T) {
 	h.submitForm()
 	h.waitScreen("day")
 	h.waitText("Für heute ist noch kein Einsatz geplant.")
+	h.shot("17-tag-ohne-einsatz")
 	h.submitForm()
 	h.waitText("Bitte den Ort angeben.")
-	es = h.entries()
+	h.waitFor("the visit form", func() bool { es = h.entries(); return len(es) >= 2 })
 	h.typeInto(es[0], "Bürgerhaus Nord")
 	h.typeInto(es[1], "Nordring 4")
 	h.submitForm()

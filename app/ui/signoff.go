@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 
 	"fyne.io/fyne/v2"
@@ -52,15 +53,18 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 			user := widget.NewSelect(nil, nil)
 			user.PlaceHolder = k.t("(zweite Person wählen)")
 			byName := map[string]domain.Clerk{}
-			k.work(func(ctx context.Context) error {
-				cs, err := k.Store.Clerks(ctx)
-				for _, c := range cs {
-					if c.ID != ss.Clerk().ID {
-						byName[c.DisplayName] = c
-					}
-				}
+			var cs []domain.Clerk
+			k.work(func(ctx context.Context) (err error) {
+				cs, err = k.Store.Clerks(ctx)
 				return err
 			}, func(err error) {
+				for _, c := range cs {
+					// Another person than who witnessed the signature
+					// and who is signed in.
+					if c.ID != ss.Clerk().ID && c.ID != f.signedBy {
+						byName[fmt.Sprintf("%s (%s)", c.DisplayName, c.Username)] = c
+					}
+				}
 				var names []string
 				for n := range byName {
 					names = append(names, n)
@@ -82,13 +86,13 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 				}
 				secret := []byte(pw.Text)
 				confirm.Disable()
-				k.work(func(ctx context.Context) error {
+				k.flowWork(f, func(ctx context.Context) error {
 					other, err := k.Store.Unlock(ctx, c.Username, secret)
 					if err != nil {
 						return err
 					}
 					other.Lock() // only the password check was wanted
-					if other.Clerk().ID == ss.Clerk().ID {
+					if other.Clerk().ID == ss.Clerk().ID || other.Clerk().ID == f.signedBy {
 						return errSameClerk
 					}
 					r, err := ss.Update(ctx, f.id, f.version, domain.Fields{"confirmed_by": other.Clerk().ID})
@@ -118,7 +122,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 	seal.OnTapped = func() {
 		k.touch()
 		seal.Disable()
-		k.work(func(ctx context.Context) error {
+		k.flowWork(f, func(ctx context.Context) error {
 			v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusSealed)
 			if err == nil {
 				f.version, f.status = v, domain.StatusSealed
@@ -135,10 +139,10 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 		})
 	}
 	resign := k.button("Neu unterschreiben", func() {
-		k.work(func(ctx context.Context) error {
+		k.flowWork(f, func(ctx context.Context) error {
 			v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusDraft)
 			if err == nil {
-				f.version, f.status, f.confirmedBy = v, domain.StatusDraft, ""
+				f.version, f.status, f.confirmedBy, f.signedBy = v, domain.StatusDraft, "", ""
 			}
 			return err
 		}, func(err error) {

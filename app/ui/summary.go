@@ -88,10 +88,10 @@ func (k *Kit) summary(f *caseFlow) fyne.CanvasObject {
 			if ss == nil {
 				return
 			}
-			k.work(func(ctx context.Context) error {
+			k.flowWork(f, func(ctx context.Context) error {
 				v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusSigned)
 				if err == nil {
-					f.version, f.status = v, domain.StatusSigned
+					f.version, f.status, f.signedBy = v, domain.StatusSigned, ss.Clerk().ID
 				}
 				return err
 			}, func(err error) {

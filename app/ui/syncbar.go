@@ -116,7 +116,7 @@ func (b *syncBar) syncNow() {
 	b.k.touch()
 	b.now.Disable()
 	b.asked = b.k.Now()
-	b.k.work(func(ctx context.Context) error { return b.k.Store.RequestSync(ctx) }, func(err error) {
+	b.k.workAlways(func(ctx context.Context) error { return b.k.Store.RequestSync(ctx) }, func(err error) {
 		b.now.Enable()
 		if err != nil {
 			b.k.setProblem(b.problem, b.k.message(err))
@@ -148,6 +148,10 @@ func (b *syncBar) render() {
 	case !s.enrolled:
 		state = k.t("Nicht mit dem Rathaus verbunden")
 		trouble = k.t("Dieser Laptop ist beim Rathaus noch nicht angemeldet (Einstellungen → Laptop anmelden). Alles wird sicher hier gespeichert.")
+	case s.phase == "revoked":
+		dot = color.NRGBA{R: 0xc6, G: 0x28, B: 0x28, A: 0xff}
+		state = k.t("Vom Rathaus gesperrt")
+		trouble = k.t("Das Rathaus nimmt von diesem Laptop nichts mehr an (Gerät gesperrt). Die Daten bleiben hier; bitte die IT verständigen.")
 	case !agentAlive:
 		state = k.t("Sync-Dienst läuft nicht")
 		trouble = k.t("Der Synchronisierungsdienst meldet sich nicht. Die Daten bleiben auf dem Laptop; bitte den Laptop neu starten oder die IT verständigen.")

@@ -159,6 +159,9 @@ func (a *Agent) clientFor(e store.Enrolment) (*Client, error) {
 // setState records values for the app. A failure to do so is logged, not
 // returned: it must not stop a sync.
 func (a *Agent) setState(ctx context.Context, kv map[string]string) {
+	// Every write is a sign of life: a long sync writes progress, not
+	// heartbeats.
+	kv[store.StateAgentSeen] = fmtTime(a.now())
 	if err := a.local.SetSyncState(ctx, kv); err != nil && ctx.Err() == nil {
 		a.log.Warn("agent: sync state", "err", err)
 	}
@@ -289,7 +292,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	beat := func() {
 		if now := a.now(); now.Sub(lastBeat) >= heartbeat || now.Before(lastBeat) {
 			lastBeat = now
-			a.setState(ctx, map[string]string{store.StateAgentSeen: fmtTime(now)})
+			a.setState(ctx, map[string]string{})
 		}
 	}
 	beat()

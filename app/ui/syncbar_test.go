@@ -1,0 +1,75 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/agent"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/server"
+	"github.com/buergerkoffer/kit/internal/store"
+)
+
+// The status bar tells the truth about the agent, which runs as its own
+// process on the same database: silent, offline with its error in words,
+// and syncing when the clerk presses "Jetzt synchronisieren".
+func TestSyncBar_FollowsTheAgent(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	h.signIn("anna")
+	// No agent has ever run on this laptop.
+	h.waitText("Sync-Dienst läuft nicht")
+
+	// An agent that cannot reach the town hall.
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if err := h.st.SetSyncState(h.ctx, map[string]string{store.StateAgentSeen: now, store.StateOnline: "false",
+		store.StateLastError: "Keine Verbindung zum Server – die Daten bleiben auf dem Laptop"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitText("Offline")
+	h.waitText("Keine Verbindung zum Server – die Daten bleiben auf dem Laptop")
+
+	// A change waits until an agent runs: then it goes, and the bar says so.
+	ss := h.session("anna")
+	v, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Bürgerhaus", Day: time.Now().Format("2006-01-02")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.waitText("1 Änderung noch nicht im Rathaus")
+	h.shot("16-offline")
+	a, err := agent.New(agent.Config{Interval: time.Hour, Poll: 50 * time.Millisecond}, h.st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("agent: %v", err)
+		}
+	}()
+	h.waitText("Alles übertragen")
+	h.waitText("Online")
+	h.waitText("Zuletzt synchronisiert: heute")
+	if h.hasText("Keine Verbindung") {
+		t.Error("the old error is still shown after a successful sync")
+	}
+
+	// The town hall books an appointment; the agent would fetch it in an
+	// hour; "Jetzt synchronisieren" brings it now.
+	if _, err := h.srv.Central(h.ctx, tenant, server.CentralChange{RecordType: domain.TypeAppointment, Op: "create",
+		BaseVersion: -1, Clerk: "admin", Set: domain.Appointment{VisitID: v.ID, StartsAt: time.Now(), Minutes: 15,
+			ServiceID: "meldebescheinigung", Status: domain.AppointmentBooked, CitizenName: "Jonas Nachzügler"}.Fields().NonEmpty()}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if h.hasText("Jonas Nachzügler") {
+		t.Fatal("the appointment arrived before anyone asked")
+	}
+	h.tap("Jetzt synchronisieren")
+	h.waitText("Jonas Nachzügler")
+}
