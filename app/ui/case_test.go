@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buergerkoffer/kit/internal/agent"
@@ -161,12 +162,15 @@ func TestWholeCase(t *testing.T) {
 	h.tap("Weiter zur Unterschrift")
 	h.waitScreen("signature")
 	h.waitFor("ink on screen", func() bool {
-		for _, o := range h.objects() {
-			if img, ok := o.(*canvas.Image); ok && img.Image != nil && inked(img.Image) > 200 {
-				return true
+		ink := false
+		h.do(func() {
+			for _, o := range h.walk() {
+				if img, ok := o.(*canvas.Image); ok && img.Image != nil && inked(img.Image) > 200 {
+					ink = true
+				}
 			}
-		}
-		return false
+		})
+		return ink
 	})
 	h.shot("06-unterschrift")
 	// The simulated pad draws its signature in about two seconds.
@@ -253,4 +257,52 @@ func TestWholeCase(t *testing.T) {
 	}
 	h.waitText("Versiegelt, im Rathaus angekommen")
 	h.waitText("Alles übertragen")
+}
+
+// A draft is saved once however often the button is tapped; reopened, and
+// meanwhile changed at the town hall, it saves again: the clerk's edits
+// stay, the town hall's note comes in, and the clerk is told.
+func TestDraft_DoubleTapAndChangedAtTheTownHall(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	ss := h.session("anna")
+	if _, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Ortsamt Nord", Day: time.Now().Format("2006-01-02")}); err != nil {
+		t.Fatal(err)
+	}
+	h.signIn("anna")
+	h.tap("Neuer Antrag ohne Termin")
+	h.tap("Meldebescheinigung")
+	h.waitScreen("case")
+	h.fill("surname", "Beispiel")
+	h.fill("given_names", "Jonas")
+	b := h.button("Entwurf speichern")
+	h.do(func() { test.Tap(b); test.Tap(b); test.Tap(b) })
+	h.waitScreen("day")
+	h.waitText("Entwurf gespeichert.")
+	recs, err := ss.List(h.ctx, domain.TypeCase, nil)
+	if err != nil || len(recs) != 1 {
+		t.Fatalf("three taps made %d cases (%v)", len(recs), err)
+	}
+	id := recs[0].ID
+
+	h.tap("Fortsetzen")
+	h.waitScreen("case")
+	h.sync()
+	if _, err := h.srv.Central(h.ctx, tenant, server.CentralChange{RecordID: id, RecordType: domain.TypeCase, Op: "update",
+		BaseVersion: -1, Set: domain.Fields{"form.clerk_note": "Gebühr bereits bezahlt"}, Clerk: "admin"}); err != nil {
+		t.Fatal(err)
+	}
+	h.sync()
+	h.fill("surname", "Beispiel-Sommer")
+	h.tap("Entwurf speichern")
+	h.waitText("Der Entwurf wurde inzwischen anderswo geändert.")
+	if got := h.value("clerk_note"); got != "Gebühr bereits bezahlt" {
+		t.Errorf("the town hall's note on the form: %q", got)
+	}
+	c, _, err := ss.Case(h.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Form["surname"] != "Beispiel-Sommer" || c.Form["clerk_note"] != "Gebühr bereits bezahlt" || c.Form["given_names"] != "Jonas" {
+		t.Errorf("stored form %v", c.Form)
+	}
 }

@@ -291,6 +291,10 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 	}
 
 	head := container.NewVBox(heading(f.svc.Label.In(lang)))
+	if k.notice != "" {
+		head.Add(note(k.notice))
+		k.notice = ""
+	}
 	line := container.NewHBox()
 	if f.appointment != "" {
 		line.Add(bold(k.tf("Termin: %s", f.appointment)))

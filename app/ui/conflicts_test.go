@@ -17,17 +17,18 @@ func (h *harness) tapNth(text string, n int) {
 	h.t.Helper()
 	var b *widget.Button
 	h.waitFor("button "+text, func() bool {
-		i := 0
-		for _, o := range h.objects() {
-			if x, ok := o.(*widget.Button); ok && x.Text == text && !x.Disabled() {
-				if i == n {
-					b = x
-					return true
+		h.do(func() {
+			i := 0
+			for _, o := range h.walk() {
+				if x, ok := o.(*widget.Button); ok && x.Text == text && !x.Disabled() {
+					if i == n {
+						b = x
+					}
+					i++
 				}
-				i++
 			}
-		}
-		return false
+		})
+		return b != nil
 	})
 	h.do(func() { test.Tap(b) })
 }

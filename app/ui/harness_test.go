@@ -191,43 +191,50 @@ func (h *harness) sync() agent.Report {
 // objects are what is on screen (visible) now.
 func (h *harness) objects() []fyne.CanvasObject {
 	var out []fyne.CanvasObject
-	h.do(func() {
-		var walk func(o fyne.CanvasObject)
-		walk = func(o fyne.CanvasObject) {
-			if o == nil || !o.Visible() {
-				return
+	h.do(func() { out = h.walk() })
+	return out
+}
+
+// walk lists the visible objects; call it on the UI goroutine (h.do).
+func (h *harness) walk() []fyne.CanvasObject {
+	var out []fyne.CanvasObject
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || !o.Visible() {
+			return
+		}
+		out = append(out, o)
+		switch c := o.(type) {
+		case *fyne.Container:
+			for _, x := range c.Objects {
+				walk(x)
 			}
-			out = append(out, o)
-			switch c := o.(type) {
-			case *fyne.Container:
-				for _, x := range c.Objects {
-					walk(x)
-				}
-			case fyne.Widget:
-				r := test.TempWidgetRenderer(h.t, c)
-				for _, x := range r.Objects() {
-					walk(x)
-				}
+		case fyne.Widget:
+			r := test.TempWidgetRenderer(h.t, c)
+			for _, x := range r.Objects() {
+				walk(x)
 			}
 		}
-		walk(h.w.Content())
-	})
+	}
+	walk(h.w.Content())
 	return out
 }
 
 // texts are the texts on screen.
 func (h *harness) texts() []string {
 	var out []string
-	for _, o := range h.objects() {
-		switch x := o.(type) {
-		case *widget.Label:
-			out = append(out, x.Text)
-		case *widget.Button:
-			out = append(out, x.Text)
-		case *canvas.Text:
-			out = append(out, x.Text)
+	h.do(func() {
+		for _, o := range h.walk() {
+			switch x := o.(type) {
+			case *widget.Label:
+				out = append(out, x.Text)
+			case *widget.Button:
+				out = append(out, x.Text)
+			case *canvas.Text:
+				out = append(out, x.Text)
+			}
 		}
-	}
+	})
 	return out
 }
 
@@ -269,12 +276,15 @@ func (h *harness) waitScreen(name string) {
 
 // button finds an enabled, visible button by its text (the first one).
 func (h *harness) button(text string) *widget.Button {
-	for _, o := range h.objects() {
-		if b, ok := o.(*widget.Button); ok && b.Text == text && !b.Disabled() {
-			return b
+	var found *widget.Button
+	h.do(func() {
+		for _, o := range h.walk() {
+			if b, ok := o.(*widget.Button); ok && b.Text == text && !b.Disabled() && found == nil {
+				found = b
+			}
 		}
-	}
-	return nil
+	})
+	return found
 }
 
 // tap waits for the button and taps it.

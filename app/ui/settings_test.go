@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,17 +159,19 @@ func TestFourEyesBeforeSealing(t *testing.T) {
 		t.Fatal("sealing possible before the second clerk confirmed")
 	}
 	var sel *widget.Select
+	var offered []string
 	h.waitFor("the second clerk's list", func() bool {
-		for _, o := range h.objects() {
-			if x, ok := o.(*widget.Select); ok && len(x.Options) == 1 {
-				sel = x
-				return true
+		h.do(func() {
+			for _, o := range h.walk() {
+				if x, ok := o.(*widget.Select); ok && len(x.Options) == 1 {
+					sel, offered = x, slices.Clone(x.Options)
+				}
 			}
-		}
-		return false
+		})
+		return sel != nil
 	})
-	if sel.Options[0] != "Ben Keller (ben)" {
-		t.Errorf("second clerks offered: %v (the signed-in clerk must not confirm)", sel.Options)
+	if offered[0] != "Ben Keller (ben)" {
+		t.Errorf("second clerks offered: %v (the signed-in clerk must not confirm)", offered)
 	}
 	h.do(func() { sel.SetSelected("Ben Keller (ben)") })
 	pw := h.entries()[0]
