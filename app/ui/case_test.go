@@ -177,6 +177,19 @@ func TestWholeCase(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	h.tap("Unterschrift übernehmen")
 	h.waitScreen("signoff")
+	// What is sealed is shown: the stored signature picture and the form.
+	h.waitFor("the stored signature on the sign-off", func() bool {
+		ink := false
+		h.do(func() {
+			for _, o := range h.walk() {
+				if img, ok := o.(*canvas.Image); ok && img.Resource != nil {
+					ink = true
+				}
+			}
+		})
+		return ink
+	})
+	h.waitText("Hauptstraße")
 	h.shot("07-abschliessen")
 	h.tap("Versiegeln und abschließen")
 	h.waitScreen("day")

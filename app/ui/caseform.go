@@ -75,7 +75,9 @@ func (k *Kit) startCase(f *caseFlow) {
 	if f.svc == nil {
 		s, ok := k.Catalog.Service(f.serviceID)
 		if !ok {
-			k.showServicePicker(f.visitID)
+			// Booked for a service this laptop's catalog lacks: the
+			// clerk picks one; the case still answers the appointment.
+			k.showServicePicker(f)
 			return
 		}
 		f.svc = s
@@ -83,15 +85,22 @@ func (k *Kit) startCase(f *caseFlow) {
 	k.show("case", func() fyne.CanvasObject { return k.caseForm(f) })
 }
 
-// showServicePicker lists the catalog's services for a walk-in.
-func (k *Kit) showServicePicker(visitID string) {
+// showServicePicker lists the catalog's services for a walk-in, or for
+// an appointment whose service is not in the catalog (flow not nil).
+func (k *Kit) showServicePicker(flow *caseFlow) {
 	k.show("services", func() fyne.CanvasObject {
 		svcs := k.Catalog.Services()
-		box := container.NewVBox(heading(k.t("Neuer Antrag ohne Termin")), widget.NewLabel(k.t("Welche Leistung?")))
+		title := k.t("Neuer Antrag ohne Termin")
+		if flow.appointment != "" {
+			title = k.tf("Termin: %s", flow.appointment)
+		}
+		box := container.NewVBox(heading(title), widget.NewLabel(k.t("Welche Leistung?")))
 		for _, s := range svcs {
 			s := s
 			b := k.button(s.Label.In(k.lang()), func() {
-				k.startCase(&caseFlow{svc: s, visitID: visitID, values: map[string]string{}, touched: map[string]bool{}})
+				f := *flow
+				f.svc, f.values, f.touched = s, map[string]string{}, map[string]bool{}
+				k.startCase(&f)
 			})
 			b.Alignment = widget.ButtonAlignLeading
 			desc := wrapped(s.Description.In(k.lang()))

@@ -260,7 +260,7 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 	}
 	appts.Add(grid)
 
-	walk := k.button("Neuer Antrag ohne Termin", func() { k.showServicePicker(d.visit.ID) })
+	walk := k.button("Neuer Antrag ohne Termin", func() { k.showServicePicker(&caseFlow{visitID: d.visit.ID}) })
 	walkIns := container.NewVBox(bold(k.t("Ohne Termin")), container.NewHBox(walk))
 
 	cases := container.NewVBox(bold(k.t("Heute erfasste Anträge")))

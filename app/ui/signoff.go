@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
@@ -40,6 +41,30 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 	box := container.NewVBox(heading(k.t("Abschließen")),
 		widget.NewLabel(f.svc.Label.In(lang)),
 		wrapped(k.t("Die Angaben sind bestätigt. Beim Versiegeln wird der Antrag für das Rathaus verschlüsselt; danach kann ihn auf diesem Laptop niemand mehr ändern. Nach der Übertragung wird er hier gelöscht.")))
+	// What is sealed, for the clerk and a second clerk to see: the form
+	// and the signature as stored.
+	content := container.NewVBox(k.summaryContent(f))
+	if f.svc.MustSign {
+		var png []byte
+		k.work(func(ctx context.Context) error {
+			r, err := ss.Get(ctx, f.id)
+			if err != nil {
+				return err
+			}
+			png, err = ss.Attachment(ctx, r.Fields[domain.AttachmentPrefix+string(domain.AttachmentSignaturePNG)])
+			return err
+		}, func(err error) {
+			if err != nil {
+				content.Add(problemText(k.t("Die Unterschrift lässt sich nicht anzeigen.")))
+			} else {
+				img := canvas.NewImageFromResource(fyne.NewStaticResource("unterschrift.png", png))
+				img.FillMode = canvas.ImageFillContain
+				img.SetMinSize(fyne.NewSize(360, 130))
+				content.Objects = append([]fyne.CanvasObject{bold(k.t("Unterschrift")), container.NewHBox(img)}, content.Objects...)
+			}
+			k.relayout()
+		})
+	}
 
 	if fourEyes {
 		box.Add(widget.NewSeparator())
@@ -159,5 +184,6 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 	})
 	later := k.button("Später abschließen", k.showDay)
 	box.Add(msg)
-	return container.NewVScroll(container.NewVBox(box, container.NewHBox(later, layoutSpacer(), resign, seal)))
+	return container.NewBorder(box, container.NewHBox(later, layoutSpacer(), resign, seal), nil, nil,
+		container.NewVScroll(content))
 }

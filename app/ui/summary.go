@@ -48,35 +48,9 @@ func (k *Kit) displayValue(fd *catalog.Field, v, lang string) string {
 
 func (k *Kit) summary(f *caseFlow) fyne.CanvasObject {
 	lang := k.lang()
-	vis := f.svc.Visible(f.values)
 	box := container.NewVBox(heading(f.svc.Label.In(lang)),
-		wrapped(k.t("Bitte prüfen Sie Ihre Angaben. Mit Ihrer Unterschrift bestätigen Sie, dass sie richtig und vollständig sind.")))
-	for _, sec := range f.svc.Sections {
-		form := container.New(layout.NewFormLayout())
-		n := 0
-		for _, fd := range sec.Fields {
-			v := strings.TrimSpace(f.values[fd.ID])
-			if !vis[fd.ID] || v == "" {
-				continue
-			}
-			n++
-			form.Add(widget.NewLabel(fd.Label.In(lang)))
-			form.Add(wrapped(k.displayValue(fd, v, lang)))
-		}
-		if n > 0 {
-			box.Add(bold(sec.Label.In(lang)))
-			box.Add(form)
-		}
-	}
-	if cents, ok := f.svc.Fee(f.values); ok {
-		box.Add(widget.NewSeparator())
-		fee := k.t("gebührenfrei")
-		if cents > 0 {
-			fee = strings.Replace(fmt.Sprintf("%.2f €", float64(cents)/100), ".", ",", 1)
-		}
-		box.Add(widget.NewLabel(k.tf("Gebühr: %s", fee)))
-	}
-	box.Add(widget.NewLabel(k.tf("Rechtsgrundlage: %s", f.svc.Law)))
+		wrapped(k.t("Bitte prüfen Sie Ihre Angaben. Mit Ihrer Unterschrift bestätigen Sie, dass sie richtig und vollständig sind.")),
+		k.summaryContent(f))
 	msg := problem()
 	back := k.button("Zurück zum Formular", func() { k.startCase(f) })
 	var next *widget.Button
@@ -106,4 +80,40 @@ func (k *Kit) summary(f *caseFlow) fyne.CanvasObject {
 	next.Importance = widget.HighImportance
 	return container.NewBorder(nil, container.NewVBox(msg, container.NewHBox(back, layoutSpacer(), next)), nil, nil,
 		container.NewVScroll(box))
+}
+
+// summaryContent is every shown field with its value as a person reads it,
+// the fee and the legal basis: what the citizen signs and what a second
+// clerk confirms.
+func (k *Kit) summaryContent(f *caseFlow) *fyne.Container {
+	lang := k.lang()
+	vis := f.svc.Visible(f.values)
+	box := container.NewVBox()
+	for _, sec := range f.svc.Sections {
+		form := container.New(layout.NewFormLayout())
+		n := 0
+		for _, fd := range sec.Fields {
+			v := strings.TrimSpace(f.values[fd.ID])
+			if !vis[fd.ID] || v == "" {
+				continue
+			}
+			n++
+			form.Add(widget.NewLabel(fd.Label.In(lang)))
+			form.Add(wrapped(k.displayValue(fd, v, lang)))
+		}
+		if n > 0 {
+			box.Add(bold(sec.Label.In(lang)))
+			box.Add(form)
+		}
+	}
+	if cents, ok := f.svc.Fee(f.values); ok {
+		box.Add(widget.NewSeparator())
+		fee := k.t("gebührenfrei")
+		if cents > 0 {
+			fee = strings.Replace(fmt.Sprintf("%.2f €", float64(cents)/100), ".", ",", 1)
+		}
+		box.Add(widget.NewLabel(k.tf("Gebühr: %s", fee)))
+	}
+	box.Add(widget.NewLabel(k.tf("Rechtsgrundlage: %s", f.svc.Law)))
+	return box
 }
