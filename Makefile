@@ -70,6 +70,7 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto ./internal/server
+	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchtime 200x ./app/ui
 
 # The convergence checker for as long as DURATION (make test runs it for
 # 15 s): laptops writing, conflicting, resolving, with clocks off, a

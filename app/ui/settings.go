@@ -353,10 +353,6 @@ func (k *Kit) clerkSettings(ss *store.Session) fyne.CanvasObject {
 			k.setProblem(msg, k.t("Die Passwörter stimmen nicht überein."))
 			return
 		}
-		if len([]rune(pw.Text)) < 8 {
-			k.setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
-			return
-		}
 		u, d, secret := strings.TrimSpace(user.Text), strings.TrimSpace(display.Text), []byte(pw.Text)
 		add.Disable()
 		k.work(func(ctx context.Context) error {
@@ -365,10 +361,8 @@ func (k *Kit) clerkSettings(ss *store.Session) fyne.CanvasObject {
 		}, func(err error) {
 			add.Enable()
 			switch {
-			case errors.Is(err, store.ErrClerkExists):
-				k.setProblem(msg, k.t("Diesen Benutzernamen gibt es schon."))
 			case err != nil:
-				k.setProblem(msg, k.message(err))
+				k.setProblem(msg, k.clerkMessage(err))
 			default:
 				k.notice = k.tf("%s kann sich jetzt auf diesem Laptop anmelden.", d)
 				k.rebuild()

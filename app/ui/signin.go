@@ -77,6 +77,20 @@ func (k *Kit) unlockMessage(err error) string {
 	return k.t("Entsperren fehlgeschlagen. Bitte wenden Sie sich an die IT.")
 }
 
+// clerkMessage says why a new clerk (or password) was refused; the rules
+// are the store's.
+func (k *Kit) clerkMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrShortPassword):
+		return k.tf("Das Passwort muss mindestens %d Zeichen haben.", store.MinPassword)
+	case errors.Is(err, store.ErrClerkName):
+		return k.t("Der Benutzername muss 1 bis 64 Zeichen haben.")
+	case errors.Is(err, store.ErrClerkExists):
+		return k.t("Diesen Benutzernamen gibt es schon.")
+	}
+	return k.message(err)
+}
+
 func (k *Kit) setup() fyne.CanvasObject {
 	user, display := widget.NewEntry(), widget.NewEntry()
 	pw, pw2 := widget.NewPasswordEntry(), widget.NewPasswordEntry()
@@ -89,10 +103,6 @@ func (k *Kit) setup() fyne.CanvasObject {
 		k.touch()
 		if pw.Text != pw2.Text {
 			k.setProblem(msg, k.t("Die Passwörter stimmen nicht überein."))
-			return
-		}
-		if len([]rune(pw.Text)) < 8 {
-			k.setProblem(msg, k.t("Das Passwort muss mindestens 8 Zeichen haben."))
 			return
 		}
 		if k.unlocking {
@@ -109,7 +119,7 @@ func (k *Kit) setup() fyne.CanvasObject {
 			k.unlocking = false
 			form.Enable()
 			if err != nil {
-				k.setProblem(msg, k.t("Einrichten fehlgeschlagen: Der Benutzername muss 1 bis 64 Zeichen haben."))
+				k.setProblem(msg, k.clerkMessage(err))
 				return
 			}
 			k.signedIn(ss)

@@ -50,6 +50,11 @@ func TestSetupAndPlanTheDay(t *testing.T) {
 	}
 	h.submitForm()
 	h.waitText("Die Passwörter stimmen nicht überein.")
+	h.typeInto(es[2], "kurz")
+	h.typeInto(es[3], "kurz")
+	h.submitForm()
+	h.waitText("Das Passwort muss mindestens 8 Zeichen haben.")
+	h.typeInto(es[2], "Feldtag-2026!")
 	h.typeInto(es[3], "Feldtag-2026!")
 	h.submitForm()
 	h.waitScreen("day")

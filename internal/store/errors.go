@@ -24,6 +24,10 @@ var (
 	ErrShredded = errors.New("store: record content destroyed")
 	// ErrLocked: the session was locked.
 	ErrLocked = errors.New("store: session locked")
+	// ErrClerkName: a clerk's user name must have 1 to 64 characters.
+	ErrClerkName = errors.New("store: clerk name must have 1 to 64 characters")
+	// ErrShortPassword: a password must have at least MinPassword bytes.
+	ErrShortPassword = errors.New("store: password too short")
 	// ErrClerkExists: a clerk of that name exists already.
 	ErrClerkExists = errors.New("store: clerk exists already")
 	// ErrDiskFull: the laptop's disk (or the database's size limit) is

@@ -100,12 +100,15 @@ func (s *Store) Setup(ctx context.Context, username, displayName string, passwor
 	return s.newSession(clerk, dk), nil
 }
 
+// MinPassword is the shortest password a clerk may choose, in bytes.
+const MinPassword = 8
+
 func checkCredentials(username string, password []byte) error {
 	if strings.TrimSpace(username) == "" || len(username) > 64 {
-		return errors.New("store: clerk name must have 1 to 64 characters")
+		return ErrClerkName
 	}
-	if len(password) < 8 {
-		return errors.New("store: password must have at least 8 characters")
+	if len(password) < MinPassword {
+		return fmt.Errorf("%w: at least %d characters", ErrShortPassword, MinPassword)
 	}
 	return nil
 }
