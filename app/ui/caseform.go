@@ -53,7 +53,8 @@ type caseFlow struct {
 	personID  string
 	personDoc string // the document number the person record was made from
 
-	busy bool // a save or status change is running
+	busy  bool              // a save or status change is running
+	saved map[string]string // the form as last saved: what the citizen reviews and signs
 
 	signedBy    string // the clerk who witnessed the signature
 	confirmedBy string // the second clerk, with four-eyes
@@ -136,7 +137,7 @@ func (k *Kit) openCase(id string) {
 		}
 		f := &caseFlow{svc: svc, visitID: c.VisitID, appointmentID: c.AppointmentID, id: c.ID, version: v,
 			status: c.Status, values: map[string]string(c.Form), touched: map[string]bool{}, personID: c.PersonID,
-			confirmedBy: c.ConfirmedBy, signedBy: c.SignedBy}
+			confirmedBy: c.ConfirmedBy, signedBy: c.SignedBy, saved: maps.Clone(map[string]string(c.Form))}
 		if f.values == nil {
 			f.values = map[string]string{}
 		}
@@ -174,10 +175,13 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 		f.touched[id] = true
 		revalidate()
 	}
-	sections := container.NewVBox()
+	// One two-column layout for all sections, so that every input starts
+	// at the same place; a section's title takes a row of its own.
+	sections := container.New(layout.NewFormLayout())
 	for _, sec := range f.svc.Sections {
 		sections.Add(bold(sec.Label.In(lang)))
-		form := container.New(layout.NewFormLayout())
+		sections.Add(layout.NewSpacer())
+		form := sections
 		for _, fd := range sec.Fields {
 			r := k.fieldInput(fd, f.values[fd.ID], lang, func(v string) { changed(fd.ID, v) })
 			rows[fd.ID] = r
@@ -198,8 +202,6 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 			form.Add(r.label)
 			form.Add(r.box)
 		}
-		sections.Add(form)
-		sections.Add(widget.NewSeparator())
 	}
 	errorsSummary := problem()
 	shape := ""
@@ -501,7 +503,7 @@ func (k *Kit) saveDraft(ctx context.Context, ss *store.Session, f *caseFlow, val
 		if err != nil {
 			return nil, err
 		}
-		f.id, f.version, f.status = c.ID, v, c.Status
+		f.id, f.version, f.status, f.saved = c.ID, v, c.Status, values
 		return nil, nil
 	}
 	var adopted map[string]string
@@ -539,7 +541,7 @@ func (k *Kit) saveDraft(ctx context.Context, ss *store.Session, f *caseFlow, val
 			set["person_id"] = f.personID
 		}
 		if len(set) == 0 {
-			f.version = v
+			f.version, f.saved = v, values
 			return adopted, nil
 		}
 		r, err := ss.Update(ctx, f.id, v, set)
@@ -549,9 +551,36 @@ func (k *Kit) saveDraft(ctx context.Context, ss *store.Session, f *caseFlow, val
 		if err != nil {
 			return nil, err
 		}
-		f.version = r.Version
+		f.version, f.saved = r.Version, values
 		return adopted, nil
 	}
+}
+
+// current is the version to base the next change of the case on. The
+// local version moves with every sync, also when the town hall only
+// echoes the laptop's own change; what matters is that what the clerk and
+// the citizen saw is still what is stored: the form as last saved and the
+// status. Otherwise the case changed elsewhere (ErrStale), and nobody
+// signs or seals what they have not seen.
+func (k *Kit) current(ctx context.Context, ss *store.Session, f *caseFlow) (int64, error) {
+	c, v, err := ss.Case(ctx, f.id)
+	if err != nil {
+		return 0, err
+	}
+	if c.Status != f.status || !maps.Equal(nonEmpty(c.Form), nonEmpty(f.saved)) {
+		return 0, fmt.Errorf("ui: case changed elsewhere: %w", store.ErrStale)
+	}
+	return v, nil
+}
+
+func nonEmpty(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if v != "" {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // personFrom is the citizen as the document and the form name them.

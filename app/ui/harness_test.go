@@ -188,6 +188,33 @@ func (h *harness) sync() agent.Report {
 	return rep
 }
 
+// runAgent runs the agent as `syncd agent` does, polling the store; the
+// returned function stops it and waits.
+func (h *harness) runAgent() (stop func()) {
+	h.t.Helper()
+	a, err := agent.New(agent.Config{Poll: 50 * time.Millisecond, BackoffMin: 50 * time.Millisecond}, h.st)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(h.ctx)
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			h.t.Errorf("agent: %v", err)
+		}
+		a.Close()
+	}
+	h.t.Cleanup(stop)
+	return stop
+}
+
 // objects are what is on screen (visible) now.
 func (h *harness) objects() []fyne.CanvasObject {
 	var out []fyne.CanvasObject

@@ -139,7 +139,9 @@ func (k *Kit) signature(f *caseFlow) fyne.CanvasObject {
 	head := container.NewVBox(heading(k.t("Unterschrift")),
 		wrapped(k.t("Bitte unterschreiben Sie mit dem Stift auf dem Unterschriftenpad. Ihre Unterschrift erscheint hier.")),
 		status)
-	pic := container.NewCenter(container.NewStack(img, frame))
+	// The pad's area is drawn to its own proportions on white "paper".
+	paper := canvas.NewRectangle(color.White)
+	pic := container.NewCenter(container.NewStack(paper, img, frame))
 	return container.NewBorder(head, container.NewVBox(msg, container.NewHBox(back, layoutSpacer(), again, take)), nil, nil, pic)
 }
 
@@ -235,7 +237,10 @@ func (k *Kit) storeSignature(ctx context.Context, f *caseFlow, sig sigpad.Signat
 	if err != nil {
 		return fmt.Errorf("ui: signature time series: %w", err)
 	}
-	v := f.version
+	v, err := k.current(ctx, ss, f)
+	if err != nil {
+		return err
+	}
 	for _, a := range []struct {
 		kind domain.AttachmentKind
 		data []byte

@@ -120,7 +120,11 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 					if other.Clerk().ID == ss.Clerk().ID || other.Clerk().ID == f.signedBy {
 						return errSameClerk
 					}
-					r, err := ss.Update(ctx, f.id, f.version, domain.Fields{"confirmed_by": other.Clerk().ID})
+					v, err := k.current(ctx, ss, f)
+					if err != nil {
+						return err
+					}
+					r, err := ss.Update(ctx, f.id, v, domain.Fields{"confirmed_by": other.Clerk().ID})
 					if err != nil {
 						return err
 					}
@@ -148,7 +152,10 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 		k.touch()
 		seal.Disable()
 		k.flowWork(f, func(ctx context.Context) error {
-			v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusSealed)
+			v, err := k.current(ctx, ss, f)
+			if err == nil {
+				v, err = ss.SetCaseStatus(ctx, f.id, v, domain.StatusSealed)
+			}
 			if err == nil {
 				f.version, f.status = v, domain.StatusSealed
 			}
@@ -165,7 +172,10 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 	}
 	resign := k.button("Neu unterschreiben", func() {
 		k.flowWork(f, func(ctx context.Context) error {
-			v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusDraft)
+			v, err := k.current(ctx, ss, f)
+			if err == nil {
+				v, err = ss.SetCaseStatus(ctx, f.id, v, domain.StatusDraft)
+			}
 			if err == nil {
 				f.version, f.status, f.confirmedBy, f.signedBy = v, domain.StatusDraft, "", ""
 			}

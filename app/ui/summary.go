@@ -63,7 +63,10 @@ func (k *Kit) summary(f *caseFlow) fyne.CanvasObject {
 				return
 			}
 			k.flowWork(f, func(ctx context.Context) error {
-				v, err := ss.SetCaseStatus(ctx, f.id, f.version, domain.StatusSigned)
+				v, err := k.current(ctx, ss, f)
+				if err == nil {
+					v, err = ss.SetCaseStatus(ctx, f.id, v, domain.StatusSigned)
+				}
 				if err == nil {
 					f.version, f.status, f.signedBy = v, domain.StatusSigned, ss.Clerk().ID
 				}
@@ -89,8 +92,10 @@ func (k *Kit) summaryContent(f *caseFlow) *fyne.Container {
 	lang := k.lang()
 	vis := f.svc.Visible(f.values)
 	box := container.NewVBox()
+	form := container.New(layout.NewFormLayout()) // one label column for all sections
+	box.Add(form)
 	for _, sec := range f.svc.Sections {
-		form := container.New(layout.NewFormLayout())
+		var rows []fyne.CanvasObject
 		n := 0
 		for _, fd := range sec.Fields {
 			v := strings.TrimSpace(f.values[fd.ID])
@@ -98,12 +103,14 @@ func (k *Kit) summaryContent(f *caseFlow) *fyne.Container {
 				continue
 			}
 			n++
-			form.Add(widget.NewLabel(fd.Label.In(lang)))
-			form.Add(wrapped(k.displayValue(fd, v, lang)))
+			rows = append(rows, widget.NewLabel(fd.Label.In(lang)), wrapped(k.displayValue(fd, v, lang)))
 		}
 		if n > 0 {
-			box.Add(bold(sec.Label.In(lang)))
-			box.Add(form)
+			form.Add(bold(sec.Label.In(lang)))
+			form.Add(layout.NewSpacer())
+			for _, r := range rows {
+				form.Add(r)
+			}
 		}
 	}
 	if cents, ok := f.svc.Fee(f.values); ok {
