@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/store"
 )
@@ -269,10 +270,11 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 	for _, c := range d.cases {
 		n++
 		svc := c.c.ServiceID
+		who := strings.TrimSpace(c.c.Form["given_names"] + " " + c.c.Form["surname"])
 		if s, ok := k.Catalog.Service(c.c.ServiceID); ok {
 			svc = s.Label.In(k.lang())
+			who = citizenName(s, c.c.Form)
 		}
-		who := strings.TrimSpace(c.c.Form["given_names"] + " " + c.c.Form["surname"])
 		if c.sealed {
 			who = k.t("(versiegelt)")
 		} else if who == "" {
@@ -388,4 +390,19 @@ func germanDate(iso string) string {
 		return iso
 	}
 	return t.Format("02.01.2006")
+}
+
+// citizenName is the name on a case's form: the fields the ID document
+// fills with the names (a dog's owner, a certificate's holder).
+func citizenName(svc *catalog.Service, form map[string]string) string {
+	var given, surname string
+	for _, f := range svc.Fields() {
+		switch f.Source {
+		case "mrz.given_names":
+			given = form[f.ID]
+		case "mrz.surname":
+			surname = form[f.ID]
+		}
+	}
+	return strings.TrimSpace(given + " " + surname)
 }
