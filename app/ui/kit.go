@@ -68,10 +68,11 @@ type Kit struct {
 	conflicts int    // open conflicts, for the header
 	notice    string // shown once on the next day screen
 	lockedBy  domain.Clerk
-	resume    *screen              // the screen to return to after unlocking
-	formRows  map[string]*fieldRow // the case form on screen, by field id
-	gen       int                  // counts screens shown: work done for an old one is dropped
-	unlocking bool                 // a sign-in is running
+	resume    *screen                    // the screen to return to after unlocking
+	formRows  map[string]*fieldRow       // the case form on screen, by field id
+	gen       int                        // counts screens shown: work done for an old one is dropped
+	unlocking bool                       // a sign-in is running
+	watched   map[fyne.CanvasObject]bool // inputs that already count as activity
 }
 
 // screen is what is shown: it can be built again (after a language change
@@ -232,6 +233,7 @@ func (k *Kit) leave() {
 
 func (k *Kit) render() {
 	k.gen++
+	k.watched = nil
 	k.touch()
 	obj := k.cur.build()
 	if k.Session() != nil && k.cur.name != "lock" {
@@ -247,7 +249,77 @@ func (k *Kit) render() {
 // relayout lays the window out again after a part of a screen changed
 // size (a warning appeared, a field was hidden): fyne lays out a
 // container's children, not its parents.
-func (k *Kit) relayout() { k.root.Refresh() }
+func (k *Kit) relayout() {
+	k.watchInput(k.root)
+	k.root.Refresh()
+}
+
+// watchInput makes every input on screen count as activity for the
+// inactivity lock: fyne has no window-wide hook for typed keys that go to
+// a focused entry. (Scrolling and pointer moves are not seen; a tap on a
+// button is, through k.button.)
+func (k *Kit) watchInput(o fyne.CanvasObject) {
+	if k.watched == nil {
+		k.watched = map[fyne.CanvasObject]bool{}
+	}
+	var walk func(o fyne.CanvasObject)
+	walk = func(o fyne.CanvasObject) {
+		if o == nil || k.watched[o] {
+			return
+		}
+		switch w := o.(type) {
+		case *fyne.Container:
+			for _, c := range w.Objects {
+				walk(c)
+			}
+			return
+		case *container.Scroll:
+			walk(w.Content)
+			return
+		case *widget.Form:
+			for _, it := range w.Items {
+				walk(it.Widget)
+			}
+			return
+		case *widget.Entry:
+			prev := w.OnChanged
+			w.OnChanged = func(s string) {
+				k.touch()
+				if prev != nil {
+					prev(s)
+				}
+			}
+		case *widget.SelectEntry:
+			prev := w.OnChanged
+			w.OnChanged = func(s string) {
+				k.touch()
+				if prev != nil {
+					prev(s)
+				}
+			}
+		case *widget.Select:
+			prev := w.OnChanged
+			w.OnChanged = func(s string) {
+				k.touch()
+				if prev != nil {
+					prev(s)
+				}
+			}
+		case *widget.Check:
+			prev := w.OnChanged
+			w.OnChanged = func(b bool) {
+				k.touch()
+				if prev != nil {
+					prev(b)
+				}
+			}
+		default:
+			return
+		}
+		k.watched[o] = true
+	}
+	walk(o)
+}
 
 // onLeave registers what to stop when the current screen goes away.
 func (k *Kit) onLeave(stop func()) {

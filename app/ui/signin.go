@@ -131,8 +131,9 @@ func (k *Kit) setup() fyne.CanvasObject {
 }
 
 // lockScreen shows who was signed in and asks for that clerk's password.
-// Nothing of the work underneath is shown or kept readable: the data key
-// is gone until the password brings it back.
+// Nothing of the work underneath is shown, and the data key is gone until
+// the password brings it back; the screen the clerk was on (a form being
+// filled in) stays in the app's memory to return to.
 func (k *Kit) lockScreen() fyne.CanvasObject {
 	pw := widget.NewPasswordEntry()
 	msg := problem()

@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/crypto"
@@ -126,4 +127,36 @@ func TestInactivityLock(t *testing.T) {
 	h.tap("Andere Person anmelden")
 	h.signIn("ben")
 	h.waitText("Angemeldet: Ben Keller")
+}
+
+// Typing counts as activity in any entry, not only the case form's: a
+// clerk adding a colleague in the settings is not locked out midway.
+func TestTypingKeepsTheLaptopUnlocked(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	h.signIn("anna")
+	h.tap("Einstellungen")
+	h.waitText("Personen auf diesem Laptop")
+	var name *widget.Entry
+	h.waitFor("the new clerk's entry", func() bool {
+		es := h.entries()
+		if len(es) < 4 {
+			return false
+		}
+		name = es[len(es)-4] // Benutzer, Anzeigename, Passwort, Wiederholen
+		return true
+	})
+	h.k.mu.Lock()
+	h.k.settings.LockAfter = 600 * time.Millisecond
+	h.k.mu.Unlock()
+	for i := range 8 {
+		h.do(func() {
+			h.w.Canvas().Focus(name)
+			test.Type(name, string(rune('a'+i)))
+		})
+		time.Sleep(200 * time.Millisecond)
+	}
+	if s := h.screen(); s != "settings" {
+		t.Fatalf("locked while the clerk was typing (screen %s)", s)
+	}
+	h.waitScreen("lock")
 }
