@@ -29,11 +29,7 @@ func main() {
 }
 
 func run() error {
-	defDB := "field.db"
-	if dir, err := os.UserConfigDir(); err == nil {
-		defDB = filepath.Join(dir, "Buergerkoffer", "field.db")
-	}
-	db := flag.String("db", defDB, "path of the field store")
+	db := flag.String("db", store.DefaultPath(), "path of the field store")
 	lang := flag.String("lang", "", "language for this run: de or en (default: the saved setting)")
 	demoMode := flag.Bool("demo", false, "demo kit: set up demo clerks, enrol with --server/--enrol-code, use the simulators' ports")
 	serverURL := flag.String("server", "", "demo: the central server")

@@ -18,10 +18,10 @@ import (
 )
 
 const agentUsage = `usage:
-  syncd agent --db FIELD.db [--interval 30s]    run in the background: sync whenever there is something to sync
-  syncd agent enroll --db FIELD.db --server URL --code CODE [--name NAME] [--ca CA.pem] [--clerk NAME]
-  syncd agent sync --db FIELD.db                sync once and exit (0 done, 1 failed)
-  syncd agent status --db FIELD.db              what the agent last recorded`
+  syncd agent [--db FIELD.db] [--interval 30s]    run in the background: sync whenever there is something to sync
+  syncd agent enroll [--db FIELD.db] --server URL --code CODE [--name NAME] [--ca CA.pem] [--clerk NAME]
+  syncd agent sync [--db FIELD.db]                sync once and exit (0 done, 1 failed)
+  syncd agent status [--db FIELD.db]              what the agent last recorded`
 
 // runAgent implements `syncd agent`: the laptop's sync daemon. It holds a
 // device token and public keys only; it syncs while the app is locked.
@@ -32,7 +32,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fs := flag.NewFlagSet("agent "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", "", "the laptop's field store (SQLite file)")
+	db := fs.String("db", store.DefaultPath(), "the laptop's field store (SQLite file), where the app keeps it")
 	interval := fs.Duration("interval", 30*time.Second, "sync at least this often")
 	serverURL := fs.String("server", "", "enroll: the central server's URL")
 	code := fs.String("code", "", "enroll: the one-time enrolment code")

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +59,18 @@ func dsn(path string, readOnly bool) string {
 		p = append(p, "_txlock=immediate")
 	}
 	return "file:" + path + "?" + strings.Join(p, "&")
+}
+
+// DefaultPath is where the app and `syncd agent` keep the field store
+// when not told otherwise: the user's configuration folder
+// (%AppData%\Buergerkoffer on Windows, ~/.config/Buergerkoffer on Linux),
+// so both processes find the same file.
+func DefaultPath() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "field.db"
+	}
+	return filepath.Join(dir, "Buergerkoffer", "field.db")
 }
 
 // Open opens (creating if need be) the store at path and brings its schema
