@@ -289,7 +289,7 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 			}
 			k.setText(readStatus, "")
 			f.doc, f.docWarn = res, k.documentWarnings(res)
-			for id, v := range f.svc.Prefill(mrzFields(res)) {
+			for id, v := range f.svc.Prefill(res.Fields()) {
 				if r, ok := rows[id]; ok {
 					f.values[id] = v
 					f.touched[id] = true
@@ -681,15 +681,6 @@ func docKind(k *Kit, r *mrz.Result) string {
 		return k.t("Visum")
 	}
 	return k.t("Ausweis")
-}
-
-// mrzFields names a document's values as the catalog's "mrz.*" sources do.
-func mrzFields(r *mrz.Result) map[string]string {
-	return map[string]string{
-		"surname": r.Surname, "given_names": r.GivenNames, "birth_date": r.BirthDate, "sex": r.Sex,
-		"nationality": r.Nationality, "document_number": r.DocumentNumber, "expiry_date": r.ExpiryDate,
-		"document_code": r.DocumentCode, "issuing_state": r.IssuingState,
-	}
 }
 
 // scrollTo scrolls so that obj (inside s) is in view, near the top.

@@ -101,6 +101,20 @@ func (k *Kit) loadDay(ctx context.Context, ss *store.Session, visitID string) (d
 	return d, nil
 }
 
+// dayPrint changes whenever what the day shows may have: a local change
+// or seal (the store's watermark), a pull (the checkpoint), the date.
+func (k *Kit) dayPrint(ctx context.Context, visitID string) (string, error) {
+	wm, err := k.Store.Watermark(ctx)
+	if err != nil {
+		return "", err
+	}
+	cp, err := k.Store.Checkpoint(ctx)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%s|%d|%s|%s", wm, cp, k.today(), visitID), nil
+}
+
 func (k *Kit) dayScreen() fyne.CanvasObject {
 	body := container.NewStack(widget.NewLabel(k.t("Lade den Tag …")))
 	ss := k.Session()
@@ -108,7 +122,7 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 		return body
 	}
 	visitID := ""
-	var shown string
+	var shown, printed string
 	var load func()
 	loading := false
 	load = func() {
@@ -117,14 +131,25 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 		}
 		loading = true
 		var d dayData
+		prev, vid := printed, visitID
+		var print string
 		k.work(func(ctx context.Context) (err error) {
-			d, err = k.loadDay(ctx, ss, visitID)
+			// Reading the day opens every case; do it only when the
+			// store moved (a change here, a pull, another day).
+			if print, err = k.dayPrint(ctx, vid); err != nil || print == prev {
+				return err
+			}
+			d, err = k.loadDay(ctx, ss, vid)
 			return err
 		}, func(err error) {
 			loading = false
 			if k.Screen() != "day" || k.Session() != ss {
 				return
 			}
+			if err == nil && print == prev {
+				return
+			}
+			printed = print
 			if err != nil {
 				body.Objects = []fyne.CanvasObject{problemText(k.message(err))}
 				k.relayout()
@@ -137,7 +162,7 @@ func (k *Kit) dayScreen() fyne.CanvasObject {
 			if d.visit != nil {
 				visitID = d.visit.ID
 			}
-			body.Objects = []fyne.CanvasObject{k.dayView(ss, d, func(id string) { visitID = id; shown = ""; load() })}
+			body.Objects = []fyne.CanvasObject{k.dayView(ss, d, func(id string) { visitID, shown, printed = id, "", ""; load() })}
 			k.relayout()
 		})
 	}

@@ -70,6 +70,16 @@ type Result struct {
 	Errors []string `json:"errors"`
 }
 
+// Fields names the values by their JSON names ("surname", "birth_date",
+// …), as the service catalog's "mrz.*" sources refer to them.
+func (r *Result) Fields() map[string]string {
+	return map[string]string{
+		"format": string(r.Format), "document_code": r.DocumentCode, "issuing_state": r.IssuingState, "surname": r.Surname,
+		"given_names": r.GivenNames, "document_number": r.DocumentNumber, "nationality": r.Nationality,
+		"birth_date": r.BirthDate, "expiry_date": r.ExpiryDate, "sex": r.Sex, "optional_data": r.OptionalData,
+	}
+}
+
 // Parse reads the lines of one Machine Readable Zone, resolving two-digit
 // years against the current date. See ParseAt.
 func Parse(lines []string) (*Result, error) {

@@ -388,3 +388,39 @@ func sameSet(a, b []string) bool {
 	}
 	return true
 }
+
+// Fields uses the JSON names, so that every string field of a Result
+// reaches the catalog's "mrz.*" sources under the name it has in JSON.
+func TestResult_FieldsMatchJSON(t *testing.T) {
+	r, err := mrz.ParseAt([]string{"IDD<<T220001293<<<<<<<<<<<<<<<", "6408125<2010315D<<<<<<<<<<<<<4",
+		"MUSTERMANN<<ERIKA<<<<<<<<<<<<<"}, time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all map[string]any
+	if err := json.Unmarshal(b, &all); err != nil {
+		t.Fatal(err)
+	}
+	f := r.Fields()
+	n := 0
+	for name, v := range all {
+		s, ok := v.(string)
+		if !ok {
+			continue
+		}
+		n++
+		if got, ok := f[name]; !ok || got != s {
+			t.Errorf("Fields()[%q] = %q, %t; JSON has %q", name, got, ok, s)
+		}
+	}
+	if n != len(f) {
+		t.Errorf("Fields has %d names, the JSON %d string fields", len(f), n)
+	}
+	if f["surname"] != "MUSTERMANN" || f["birth_date"] != "1964-08-12" {
+		t.Errorf("fields %v", f)
+	}
+}
