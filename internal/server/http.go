@@ -57,8 +57,13 @@ func writeJSON(w http.ResponseWriter, v any) {
 // fail answers an error of the server's own making: 500, logged. The
 // error texts of this package carry ids, never personal values.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
-		return // the client went away
+	if r.Context().Err() != nil {
+		// The client went away (an agent killed or cut off mid-push):
+		// its transaction was rolled back, whatever error that surfaced
+		// as ("context canceled", "Rows are closed"). Nothing to alarm
+		// an operator about; the agent sends the batch again.
+		s.log.Info("request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		return
 	}
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	writeError(w, http.StatusInternalServerError, "internal error")
