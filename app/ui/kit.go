@@ -73,6 +73,7 @@ type Kit struct {
 	gen       int                        // counts screens shown: work done for an old one is dropped
 	unlocking bool                       // a sign-in is running
 	watched   map[fyne.CanvasObject]bool // inputs that already count as activity
+	scrolls   map[*container.Scroll]bool // scroll areas that already do
 }
 
 // screen is what is shown: it can be built again (after a language change
@@ -234,6 +235,7 @@ func (k *Kit) leave() {
 func (k *Kit) render() {
 	k.gen++
 	k.watched = nil
+	k.scrolls = nil
 	k.touch()
 	obj := k.cur.build()
 	if k.Session() != nil && k.cur.name != "lock" {
@@ -256,8 +258,8 @@ func (k *Kit) relayout() {
 
 // watchInput makes every input on screen count as activity for the
 // inactivity lock: fyne has no window-wide hook for typed keys that go to
-// a focused entry. (Scrolling and pointer moves are not seen; a tap on a
-// button is, through k.button.)
+// a focused entry. Scrolling counts too; pointer moves are not seen (a tap
+// on a button is, through k.button).
 func (k *Kit) watchInput(o fyne.CanvasObject) {
 	if k.watched == nil {
 		k.watched = map[fyne.CanvasObject]bool{}
@@ -274,7 +276,23 @@ func (k *Kit) watchInput(o fyne.CanvasObject) {
 			}
 			return
 		case *container.Scroll:
-			walk(w.Content)
+			// A citizen reading a long summary scrolls and types
+			// nothing. (The Kit's own scrollTo does not call
+			// OnScrolled, so only a person counts.)
+			if !k.scrolls[w] {
+				if k.scrolls == nil {
+					k.scrolls = map[*container.Scroll]bool{}
+				}
+				k.scrolls[w] = true
+				prev := w.OnScrolled
+				w.OnScrolled = func(p fyne.Position) {
+					k.touch()
+					if prev != nil {
+						prev(p)
+					}
+				}
+			}
+			walk(w.Content) // its content may be new
 			return
 		case *widget.Form:
 			for _, it := range w.Items {

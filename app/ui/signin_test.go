@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -157,6 +158,48 @@ func TestTypingKeepsTheLaptopUnlocked(t *testing.T) {
 	}
 	if s := h.screen(); s != "settings" {
 		t.Fatalf("locked while the clerk was typing (screen %s)", s)
+	}
+	h.waitScreen("lock")
+}
+
+// Scrolling counts as activity: a citizen reading a long form or summary
+// scrolls and types nothing, and the laptop must not lock under them.
+func TestScrollingKeepsTheLaptopUnlocked(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	h.signIn("anna")
+	h.tap("Einstellungen")
+	h.waitText("Personen auf diesem Laptop")
+	var scroll *container.Scroll
+	h.waitFor("the settings' scroll area", func() bool {
+		for _, o := range h.walk() {
+			if s, ok := o.(*container.Scroll); ok {
+				scroll = s
+				return true
+			}
+		}
+		return false
+	})
+	h.k.mu.Lock()
+	h.k.settings.LockAfter = 600 * time.Millisecond
+	h.k.mu.Unlock()
+	for i := range 8 {
+		dy := float32(-40) // down
+		if i%2 == 1 {
+			dy = 40
+		}
+		var before, after fyne.Position
+		h.do(func() {
+			before = scroll.Offset
+			scroll.Scrolled(&fyne.ScrollEvent{Scrolled: fyne.Delta{DY: dy}})
+			after = scroll.Offset
+		})
+		if before == after {
+			t.Fatalf("scroll %d did not move the settings (offset %v): the test needs a screen taller than the window", i, before)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if s := h.screen(); s != "settings" {
+		t.Fatalf("locked while the citizen was scrolling (screen %s)", s)
 	}
 	h.waitScreen("lock")
 }
