@@ -140,8 +140,12 @@ func (k *Kit) conflictList() fyne.CanvasObject {
 		return body
 	}
 	var cs []conflictView
+	var rs []rejectedView
 	k.work(func(ctx context.Context) (err error) {
-		cs, err = k.loadConflicts(ctx, ss)
+		if cs, err = k.loadConflicts(ctx, ss); err != nil {
+			return err
+		}
+		rs, err = k.loadRejected(ctx, ss)
 		return err
 	}, func(err error) {
 		if k.Screen() != "conflicts" {
@@ -169,10 +173,108 @@ func (k *Kit) conflictList() fyne.CanvasObject {
 				box.Add(line)
 			}
 		}
+		if err == nil && len(rs) > 0 {
+			box.Add(widget.NewSeparator())
+			box.Add(heading(k.t("Vom Rathaus abgelehnt")))
+			box.Add(wrapped(k.t("Diese Änderungen hat das Rathaus nicht angenommen. Sie sind auf diesem Laptop gespeichert, kommen aber nicht im Rathaus an. Bitte die IT des Rathauses verständigen und die Kennung nennen.")))
+			for _, r := range rs {
+				box.Add(bold(r.what))
+				box.Add(wrapped(r.why))
+				box.Add(note(k.tf("%s, %s · Kennung %s", orDash(r.clerk), orDash(r.when), r.id)))
+			}
+		}
 		body.Objects = []fyne.CanvasObject{container.NewVScroll(box)}
 		k.relayout()
 	})
 	return body
+}
+
+// rejectedView is a change the town hall refused, as a clerk reads it.
+type rejectedView struct {
+	what  string // "Hundeanmeldung, Erika Mustermann – geändert"
+	why   string
+	clerk string
+	when  string
+	id    string // the change's id, for the town hall's IT
+}
+
+func (k *Kit) loadRejected(ctx context.Context, ss *store.Session) ([]rejectedView, error) {
+	rs, err := k.Store.Rejected(ctx)
+	if err != nil || len(rs) == 0 {
+		return nil, err
+	}
+	clerks, err := k.Store.Clerks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for _, c := range clerks {
+		names[c.ID] = c.DisplayName
+	}
+	lang := k.lang()
+	out := make([]rejectedView, 0, len(rs))
+	for _, r := range rs {
+		v := rejectedView{why: k.rejectReason(r.Reason), clerk: names[r.ClerkID], id: r.ID}
+		if !r.CreatedAt.IsZero() {
+			v.when = k.when(r.CreatedAt)
+		}
+		// What the record is, as far as this laptop can still open it.
+		v.what = map[domain.RecordType]string{
+			domain.TypeCase: k.t("Antrag"), domain.TypeAppointment: k.t("Termin"),
+			domain.TypePerson: k.t("Person"), domain.TypeVisit: k.t("Einsatz"),
+			domain.TypeConflict: k.t("Konflikt"),
+		}[r.RecordType]
+		if v.what == "" {
+			v.what = string(r.RecordType)
+		}
+		switch r.RecordType {
+		case domain.TypeCase:
+			if c, _, err := ss.Case(ctx, r.RecordID); err == nil {
+				if svc, ok := k.Catalog.Service(c.ServiceID); ok {
+					v.what = svc.Label.In(lang)
+					if name := citizenName(svc, c.Form); name != "" {
+						v.what += ", " + name
+					}
+				}
+			}
+		case domain.TypeVisit:
+			if rec, err := ss.Get(ctx, r.RecordID); err == nil && rec.Fields["place"] != "" {
+				v.what += ", " + rec.Fields["place"]
+			}
+		case domain.TypeAppointment:
+			if rec, err := ss.Get(ctx, r.RecordID); err == nil && rec.Fields["citizen_name"] != "" {
+				v.what += ", " + rec.Fields["citizen_name"]
+			}
+		}
+		switch r.Op {
+		case store.OpCreate:
+			v.what += " – " + k.t("neu angelegt")
+		case store.OpDelete:
+			v.what += " – " + k.t("gelöscht")
+		default:
+			v.what += " – " + k.t("geändert")
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// rejectReason says in words why the town hall refused a change. The
+// server's reasons are the merge errors' texts, with ids after them.
+func (k *Kit) rejectReason(reason string) string {
+	switch {
+	case strings.HasPrefix(reason, merge.ErrUnknownRecord.Error()):
+		return k.t("Das Rathaus kennt den Datensatz nicht, zu dem diese Änderung gehört.")
+	case strings.HasPrefix(reason, merge.ErrExists.Error()):
+		return k.t("Das Rathaus hat schon einen Datensatz mit derselben Kennung.")
+	case strings.HasPrefix(reason, merge.ErrDeleted.Error()):
+		return k.t("Der Datensatz war im Rathaus schon gelöscht, als er hier geändert wurde.")
+	case strings.HasPrefix(reason, merge.ErrBadChange.Error()):
+		return k.t("Die Änderung war unvollständig oder fehlerhaft.")
+	case reason == syncproto.ReasonIDInUse:
+		return k.t("Die Kennung der Änderung ist im Rathaus schon vergeben.")
+	}
+	return k.t("Das Rathaus konnte die Änderung nicht übernehmen.")
 }
 
 func (k *Kit) conflictDetail(v conflictView) fyne.CanvasObject {

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -8,8 +9,10 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/merge"
 	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // tapNth taps the n-th (from 0) enabled button with the text.
@@ -122,5 +125,67 @@ func TestConflictShownAndResolved(t *testing.T) {
 	cv, err := h.srv.Record(h.ctx, tenant, cs[0].ID)
 	if err != nil || cv.Fields["status"] != "resolved" {
 		t.Errorf("town hall's conflict record: %v, %v", cv.Fields, err)
+	}
+}
+
+// A change the town hall refuses for good never arrives there. The clerks
+// must not read "Alles übertragen" then: the bar counts it, the header
+// points to it, and the conflicts screen says which record, who changed
+// it when, why in words, and the reference the town hall's IT needs.
+func TestRejectedChangeShown(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	now := time.Now()
+	visit := domain.Visit{ID: domain.NewID(), Place: "Dorfgemeinschaftshaus", Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna"}}
+	apptID := domain.NewID()
+	for _, c := range []server.CentralChange{
+		{RecordID: visit.ID, RecordType: domain.TypeVisit, Set: visit.Fields().NonEmpty()},
+		{RecordID: apptID, RecordType: domain.TypeAppointment, Set: domain.Appointment{VisitID: visit.ID,
+			StartsAt: now, Minutes: 15, ServiceID: "meldebescheinigung", Status: domain.AppointmentBooked,
+			CitizenName: "Erika Mustermann"}.Fields().NonEmpty()},
+	} {
+		c.Op, c.BaseVersion, c.Clerk = "create", -1, "admin"
+		if _, err := h.srv.Central(h.ctx, tenant, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.sync()
+	ss := h.session("anna")
+	if _, err := ss.Update(h.ctx, apptID, store.AnyVersion, domain.Fields{"citizen_name": "Erika Müller"}); err != nil {
+		t.Fatal(err)
+	}
+	// The agent pushes the change and records the town hall's answer:
+	// refused, in the server's words (a merge error with the record's id).
+	req, err := h.k.Store.NextPush(h.ctx, 100)
+	if err != nil || len(req.Changes) != 1 {
+		t.Fatalf("push: %d changes, %v", len(req.Changes), err)
+	}
+	resp := syncproto.PushResponse{Results: []syncproto.PushResult{{ID: req.Changes[0].ID,
+		Status: syncproto.StatusRejected, Reason: fmt.Errorf("%w: %s", merge.ErrDeleted, apptID).Error()}}}
+	if err := h.k.Store.AckPush(h.ctx, req, resp); err != nil {
+		t.Fatal(err)
+	}
+	stop := h.runAgent() // a live agent: the refused change is not sent again
+	defer stop()
+
+	h.signIn("anna")
+	h.waitText("1 Änderung vom Rathaus abgelehnt")
+	h.waitText("steht unter „Konflikte“")
+	if h.hasText("Alles übertragen") {
+		t.Errorf("the bar says everything arrived although a change was refused: %q", h.texts())
+	}
+	h.waitText("Konflikte (1)")
+	h.tap("Konflikte (1)")
+	h.waitScreen("conflicts")
+	h.waitText("Vom Rathaus abgelehnt")
+	for _, want := range []string{"Keine offenen Konflikte.", "Termin, Erika Müller – geändert",
+		"Der Datensatz war im Rathaus schon gelöscht, als er hier geändert wurde.",
+		"Anna Schmidt, heute", "Kennung " + req.Changes[0].ID} {
+		if !h.hasText(want) {
+			t.Errorf("the conflicts screen does not show %q: %q", want, h.texts())
+		}
+	}
+	h.shot("18-abgelehnt")
+	if n, _, err := h.k.Store.Pending(h.ctx); err != nil || n != 0 {
+		t.Errorf("pending after the refusal: %d, %v", n, err)
 	}
 }

@@ -65,7 +65,7 @@ type Kit struct {
 	body      *fyne.Container
 	header    *fyne.Container
 	bar       *syncBar
-	conflicts int    // open conflicts, for the header
+	conflicts int    // open conflicts and refused changes, for the header
 	notice    string // shown once on the next day screen
 	lockedBy  domain.Clerk
 	resume    *screen                    // the screen to return to after unlocking
@@ -444,8 +444,10 @@ func (k *Kit) poll() {
 				return
 			}
 			k.bar.update(st)
-			if st.conflicts != k.conflicts && k.Session() != nil && k.cur != nil && k.cur.name != "lock" {
-				k.conflicts = st.conflicts
+			// The header counts what waits for a clerk: open conflicts
+			// and changes the town hall refused (both listed there).
+			if n := st.conflicts + int(st.rejected); n != k.conflicts && k.Session() != nil && k.cur != nil && k.cur.name != "lock" {
+				k.conflicts = n
 				k.header.Objects = []fyne.CanvasObject{k.headerBar()}
 				k.relayout()
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image/color"
 	"strconv"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -34,6 +35,7 @@ type syncStatus struct {
 	online      bool
 	phase       string
 	pending     int64
+	rejected    int64 // changes the town hall refused for good
 	done, total int64
 	lastSuccess time.Time
 	lastError   string
@@ -56,6 +58,10 @@ func (k *Kit) readSyncStatus(ctx context.Context) syncStatus {
 		return s
 	}
 	if s.pending, _, err = k.Store.Pending(ctx); err != nil {
+		s.readErr = err
+		return s
+	}
+	if s.rejected, err = k.Store.RejectedCount(ctx); err != nil {
 		s.readErr = err
 		return s
 	}
@@ -174,16 +180,28 @@ func (b *syncBar) render() {
 	b.dot.FillColor = dot
 	b.dot.Refresh()
 	b.state.SetText(state)
+	var pending []string
 	switch {
 	case !s.read || s.readErr != nil:
-		b.pending.SetText("")
-	case s.pending == 0:
-		b.pending.SetText(k.t("Alles übertragen"))
+	case s.pending == 0 && s.rejected == 0:
+		pending = append(pending, k.t("Alles übertragen"))
 	case s.pending == 1:
-		b.pending.SetText(k.t("1 Änderung noch nicht im Rathaus"))
-	default:
-		b.pending.SetText(k.tf("%d Änderungen noch nicht im Rathaus", s.pending))
+		pending = append(pending, k.t("1 Änderung noch nicht im Rathaus"))
+	case s.pending > 1:
+		pending = append(pending, k.tf("%d Änderungen noch nicht im Rathaus", s.pending))
 	}
+	if s.read && s.readErr == nil && s.rejected > 0 {
+		// Never "Alles übertragen" while something will not arrive.
+		if s.rejected == 1 {
+			pending = append(pending, k.t("1 Änderung vom Rathaus abgelehnt"))
+		} else {
+			pending = append(pending, k.tf("%d Änderungen vom Rathaus abgelehnt", s.rejected))
+		}
+		if trouble == "" {
+			trouble = k.t("Das Rathaus hat Änderungen von diesem Laptop nicht angenommen. Sie bleiben hier gespeichert; welche es sind, steht unter „Konflikte“. Bitte die IT verständigen.")
+		}
+	}
+	b.pending.SetText(strings.Join(pending, " · "))
 	syncing := agentAlive && (s.phase == "pushing" || s.phase == "uploading" || s.phase == "pulling")
 	switch {
 	case syncing && s.total > 0:

@@ -201,7 +201,7 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 			done[ch.ID] = i
 			if ref, ok := known[ch.ID]; ok {
 				if ref.Tenant != tenant {
-					res.Status, res.Reason = syncproto.StatusRejected, "change id in use"
+					res.Status, res.Reason = syncproto.StatusRejected, syncproto.ReasonIDInUse
 				} else {
 					res.Status, res.Seq, res.Version = syncproto.StatusDuplicate, ref.Seq, ref.Version
 				}

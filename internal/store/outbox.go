@@ -106,3 +106,49 @@ func (s *Store) MarkPushed(ctx context.Context, changeIDs []string) error {
 		return nil
 	})
 }
+
+// RejectedChange is an outbox entry the server refused for good: it stays
+// on this laptop and never reaches the town hall, so the clerks must be
+// told. Only plain metadata; the values stay sealed.
+type RejectedChange struct {
+	ID         string
+	RecordID   string
+	RecordType domain.RecordType
+	Op         Op
+	ClerkID    string
+	CreatedAt  time.Time
+	Reason     string // the server's words (ids, never values)
+}
+
+// Rejected returns the changes the server refused, oldest first.
+func (s *Store) Rejected(ctx context.Context) ([]RejectedChange, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, record_id, record_type, op, clerk_id, created_at, rejected
+		FROM change_log WHERE rejected IS NOT NULL ORDER BY seq`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read rejected changes: %w", err)
+	}
+	defer rows.Close()
+	var out []RejectedChange
+	for rows.Next() {
+		var c RejectedChange
+		var at string
+		if err := rows.Scan(&c.ID, &c.RecordID, &c.RecordType, &c.Op, &c.ClerkID, &at, &c.Reason); err != nil {
+			return nil, fmt.Errorf("store: read rejected changes: %w", err)
+		}
+		c.CreatedAt, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: read rejected changes: %w", err)
+	}
+	return out, nil
+}
+
+// RejectedCount returns how many changes the server refused.
+func (s *Store) RejectedCount(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM change_log WHERE rejected IS NOT NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count rejected changes: %w", err)
+	}
+	return n, nil
+}

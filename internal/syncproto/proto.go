@@ -140,6 +140,10 @@ const (
 	StatusRejected  = "rejected"  // never: Reason says why
 )
 
+// ReasonIDInUse is the reason of a change rejected because another tenant
+// has a change of its id. (The other reasons are the merge errors' texts.)
+const ReasonIDInUse = "change id in use"
+
 // PushResult is the server's answer for one change.
 type PushResult struct {
 	ID        string `json:"id"`
