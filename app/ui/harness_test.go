@@ -374,9 +374,18 @@ func (h *harness) shot(name string) {
 	h.t.Helper()
 	time.Sleep(150 * time.Millisecond) // let loads off the UI goroutine land
 	var img image.Image
-	h.do(func() { img = h.w.Canvas().Capture() })
+	var min, size fyne.Size
+	h.do(func() {
+		img = h.w.Canvas().Capture()
+		min, size = h.w.Content().MinSize(), h.w.Canvas().Size()
+	})
 	if blank(img) {
 		h.t.Errorf("screenshot %s is blank", name)
+	}
+	// A screen that needs more room than the window makes the real window
+	// grow (off the laptop's screen, or over the taskbar).
+	if min.Width > size.Width || min.Height > size.Height {
+		h.t.Errorf("screen %s needs %.0f×%.0f, more than the window's %.0f×%.0f", name, min.Width, min.Height, size.Width, size.Height)
 	}
 	dir := os.Getenv("SCREENSHOTS_DIR")
 	if dir == "" {

@@ -113,8 +113,14 @@ func (k *Kit) newSyncBar() *syncBar {
 	b.now = widget.NewButton("", b.syncNow)
 	dot := container.NewCenter(container.NewGridWrap(fyne.NewSize(14, 14), b.dot))
 	bars := container.NewGridWrap(fyne.NewSize(160, b.progress.MinSize().Height), container.NewStack(b.progress, b.working))
+	// Two lines, so that the bar never needs more width than the laptop's
+	// window (on one line, "Offline", a pending count and the date of the
+	// last sync made the window grow): what is pending gives way (ellipsis)
+	// rather than the window; the line below says the same in words.
+	b.pending.Truncation = fyne.TextTruncateEllipsis
 	b.object = container.NewVBox(widget.NewSeparator(),
-		container.NewHBox(dot, b.state, b.pending, bars, b.last, layoutSpacer(), b.now),
+		container.NewBorder(nil, nil, container.NewHBox(dot, b.state), container.NewHBox(bars, b.now), b.pending),
+		b.last,
 		b.problem)
 	b.render()
 	return b

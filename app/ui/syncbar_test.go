@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
+
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/server"
@@ -72,4 +74,35 @@ func TestSyncBar_FollowsTheAgent(t *testing.T) {
 	}
 	h.tap("Jetzt synchronisieren")
 	h.waitText("Jonas Nachzügler")
+}
+
+// The bar fits the laptop's window whatever it has to say: on one line,
+// "Offline", a pending count and the last sync's date made the real
+// window grow wider than the screen.
+func TestSyncBar_FitsTheWindow(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	long := time.Now().Add(-50 * time.Hour)
+	worst := []syncStatus{
+		{read: true, enrolled: true, agentSeen: time.Now(), online: false, phase: "pushing", pending: 12345, rejected: 12,
+			done: 100, total: 12345, lastSuccess: long, lastError: "Keine Verbindung zum Server – die Daten bleiben auf dem Laptop"},
+		{read: true, enrolled: false, pending: 12345, rejected: 12, lastSuccess: long},
+		{read: true, enrolled: true, phase: "revoked", agentSeen: time.Now(), pending: 12345, rejected: 12, lastSuccess: long},
+	}
+	for _, lang := range []string{"de", "en"} {
+		h.k.mu.Lock()
+		h.k.settings.Lang = lang
+		h.k.mu.Unlock()
+		for i, s := range worst {
+			var min fyne.Size
+			var pending string
+			h.do(func() {
+				b := h.k.newSyncBar()
+				b.update(s)
+				min, pending = b.object.MinSize(), b.pending.Text
+			})
+			if min.Width > 1100 {
+				t.Errorf("%s, status %d (%q): the bar needs %.0f px, the window has 1100", lang, i, pending, min.Width)
+			}
+		}
+	}
 }
