@@ -374,3 +374,53 @@ func TestAdminDemo_VisitReachesTheLaptop(t *testing.T) {
 		t.Errorf("%d appointments, by status %v", len(recs), status)
 	}
 }
+
+// A clerk's open form is based on the record's local version. Our own
+// change coming back from the town hall as we made it leaves that version
+// alone (the form stays current); a change made elsewhere moves it, so an
+// edit based on the old version is refused as stale.
+func TestSync_OwnChangeComingBackKeepsTheLocalVersion(t *testing.T) {
+	k := startKit(t)
+	a, b := k.laptop("a", "musterstadt"), k.laptop("b", "musterstadt")
+	c, err := a.ss.CreateCase(k.ctx, anmeldung())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, v, err := a.ss.Case(k.ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = a.ss.UpdateCaseForm(k.ctx, c.ID, v, domain.Fields{"new_street": "Lindenweg 5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := a.sync(); rep.Pushed != 2 || rep.Pulled < 2 {
+		t.Fatalf("a synced %+v", rep)
+	}
+	if _, got, err := a.ss.Case(k.ctx, c.ID); err != nil || got != v {
+		t.Fatalf("after its own changes came back the case is at version %d (%v), the clerk's form at %d", got, err, v)
+	}
+	v, err = a.ss.UpdateCaseForm(k.ctx, c.ID, v, domain.Fields{"new_street": "Lindenweg 7"})
+	if err != nil {
+		t.Fatalf("edit based on the version on screen: %v", err)
+	}
+	a.sync()
+
+	// b changes the case; a's form on screen is now stale.
+	b.sync()
+	if _, err := b.ss.UpdateCaseForm(k.ctx, c.ID, store.AnyVersion, domain.Fields{"new_postal_code": "51149"}); err != nil {
+		t.Fatal(err)
+	}
+	b.sync()
+	a.sync()
+	if _, got, err := a.ss.Case(k.ctx, c.ID); err != nil || got == v {
+		t.Fatalf("after b's change the case is still at version %d (%v)", got, err)
+	}
+	if _, err := a.ss.UpdateCaseForm(k.ctx, c.ID, v, domain.Fields{"new_street": "Lindenweg 9"}); !errors.Is(err, store.ErrStale) {
+		t.Errorf("edit based on the version before b's change: %v, want ErrStale", err)
+	}
+	want := k.export("musterstadt")
+	if a.export() != want {
+		t.Errorf("a's export differs from the server's")
+	}
+}

@@ -454,6 +454,8 @@ func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *sy
 	if err := json.Unmarshal([]byte(srcS), &src); err != nil {
 		return err
 	}
+	plainBefore, _ := json.Marshal(plain)
+	deletedBefore := deleted
 
 	// Fields that a change of ours, not yet placed before this one in the
 	// feed, also changes: ours stands here until the server's verdict on
@@ -493,11 +495,13 @@ func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *sy
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	ours := known.own[e.ID] // our change, and the server took our value of every field
 	for _, name := range names {
 		st := e.State[name]
 		if skip[name] {
 			continue
 		}
+		ours = ours && st.Src == e.ID
 		if domain.IsPersonal(typ, name) {
 			src[name] = st.Src
 			continue
@@ -534,10 +538,17 @@ func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *sy
 		known.records[e.RecordID] = true
 		return nil
 	}
-	if _, err := s.txExec(ctx, tx, `UPDATE record SET version = version + 1, plain = ?, src = ?, deleted = ?,
+	// The local version is what a clerk's edit is based on: it moves when
+	// the record reads differently, not when our own change comes back
+	// as we made it (else the form open on screen would count as stale).
+	bump := 1
+	if ours && deleted == deletedBefore && string(plainJSON) == string(plainBefore) {
+		bump = 0
+	}
+	if _, err := s.txExec(ctx, tx, `UPDATE record SET version = version + ?, plain = ?, src = ?, deleted = ?,
 		secret = CASE WHEN ? THEN NULL ELSE secret END, secret_src = CASE WHEN ? THEN '{}' ELSE secret_src END,
 		hlc = max(hlc, ?), updated_at = ?, server_version = ? WHERE id = ?`,
-		string(plainJSON), string(srcJSON), deleted, deleted, deleted, e.HLC, fmtTime(now), e.Version, e.RecordID); err != nil {
+		bump, string(plainJSON), string(srcJSON), deleted, deleted, deleted, e.HLC, fmtTime(now), e.Version, e.RecordID); err != nil {
 		return fmt.Errorf("update record: %w", err)
 	}
 	if len(e.Key) > 0 && !hasK && !shredded {
