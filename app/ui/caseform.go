@@ -191,7 +191,7 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 				text += " *"
 			}
 			r.label = widget.NewLabel(text)
-			r.box = container.NewVBox(r.input)
+			r.box = container.NewVBox(wheelThrough(r.input))
 			if h := fd.Help.In(lang); h != "" {
 				hl := wrapped(h)
 				hl.TextStyle.Italic = true

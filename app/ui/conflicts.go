@@ -341,7 +341,7 @@ func (k *Kit) conflictDetail(v conflictView) fyne.CanvasObject {
 		edit.SetPlaceHolder(k.t("anderen Wert eingeben"))
 		box.Add(widget.NewSeparator())
 		box.Add(container.NewBorder(nil, nil, widget.NewLabel(k.t("Eigener Wert")),
-			k.button("Eigenen Wert speichern", func() { resolve(store.ResolveEdit, edit.Text) }), edit))
+			k.button("Eigenen Wert speichern", func() { resolve(store.ResolveEdit, edit.Text) }), wheelThrough(edit)))
 	} else {
 		box.Add(container.NewHBox(k.button("Datensatz behalten", func() { resolve(store.ResolveKeep, "") }),
 			k.button("Doch löschen", func() { resolve(store.ResolveDelete, "") })))

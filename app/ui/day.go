@@ -376,7 +376,7 @@ func (k *Kit) newVisitForm(ss *store.Session, d dayData) fyne.CanvasObject {
 	second := widget.NewSelect(others, nil)
 	second.PlaceHolder = k.t("(allein)")
 	msg := problem()
-	form := widget.NewForm(widget.NewFormItem(k.t("Ort"), place), widget.NewFormItem(k.t("Anschrift"), addr),
+	form := widget.NewForm(widget.NewFormItem(k.t("Ort"), wheelThrough(place)), widget.NewFormItem(k.t("Anschrift"), wheelThrough(addr)),
 		widget.NewFormItem(k.t("Zweite Person"), second))
 	form.SubmitText = k.t("Einsatz anlegen")
 	form.OnSubmit = func() {

@@ -264,15 +264,18 @@ func (k *Kit) watchInput(o fyne.CanvasObject) {
 	if k.watched == nil {
 		k.watched = map[fyne.CanvasObject]bool{}
 	}
-	var walk func(o fyne.CanvasObject)
-	walk = func(o fyne.CanvasObject) {
+	var walk func(o fyne.CanvasObject, in *container.Scroll)
+	walk = func(o fyne.CanvasObject, in *container.Scroll) {
 		if o == nil || k.watched[o] {
 			return
 		}
 		switch w := o.(type) {
+		case *wheelPass:
+			w.outer = in // the wheel over an entry scrolls its screen
+			return
 		case *fyne.Container:
 			for _, c := range w.Objects {
-				walk(c)
+				walk(c, in)
 			}
 			return
 		case *container.Scroll:
@@ -292,11 +295,11 @@ func (k *Kit) watchInput(o fyne.CanvasObject) {
 					}
 				}
 			}
-			walk(w.Content) // its content may be new
+			walk(w.Content, w) // its content may be new
 			return
 		case *widget.Form:
 			for _, it := range w.Items {
-				walk(it.Widget)
+				walk(it.Widget, in)
 			}
 			return
 		case *widget.Entry:
@@ -336,7 +339,7 @@ func (k *Kit) watchInput(o fyne.CanvasObject) {
 		}
 		k.watched[o] = true
 	}
-	walk(o)
+	walk(o, nil)
 }
 
 // onLeave registers what to stop when the current screen goes away.

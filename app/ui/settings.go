@@ -133,8 +133,8 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 		widget.NewFormItem(k.t("Sperren nach"), lockSel),
 		widget.NewFormItem(k.t("Vier-Augen-Prinzip"), fourEyes))
 	devices := widget.NewForm(
-		widget.NewFormItem(k.t("Ausweislesegerät"), container.NewBorder(nil, idResult, nil, idTest, idPort)),
-		widget.NewFormItem(k.t("Unterschriftenpad"), container.NewBorder(nil, padResult, nil, padTest, padPort)))
+		widget.NewFormItem(k.t("Ausweislesegerät"), container.NewBorder(nil, idResult, nil, idTest, wheelThrough(idPort))),
+		widget.NewFormItem(k.t("Unterschriftenpad"), container.NewBorder(nil, padResult, nil, padTest, wheelThrough(padPort))))
 
 	box := container.NewVBox(heading(k.t("Einstellungen")))
 	if k.notice != "" {
@@ -269,7 +269,7 @@ func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 				})
 			}
 			body.Add(wrapped(k.t("Dieser Laptop ist noch nicht beim Rathaus angemeldet. Die IT gibt Ihnen die Serveradresse und einen Einmal-Code.")))
-			body.Add(widget.NewForm(widget.NewFormItem(k.t("Serveradresse"), addr), widget.NewFormItem(k.t("Code"), code)))
+			body.Add(widget.NewForm(widget.NewFormItem(k.t("Serveradresse"), wheelThrough(addr)), widget.NewFormItem(k.t("Code"), wheelThrough(code))))
 			body.Add(container.NewHBox(enrol))
 			k.relayout()
 			return
@@ -303,7 +303,7 @@ func (k *Kit) serverSettings(ss *store.Session) fyne.CanvasObject {
 			})
 		})
 		body.Add(widget.NewForm(
-			widget.NewFormItem(k.t("Serveradresse"), addr),
+			widget.NewFormItem(k.t("Serveradresse"), wheelThrough(addr)),
 			widget.NewFormItem(k.t("Stadt"), widget.NewLabel(e.Tenant)),
 			widget.NewFormItem(k.t("Geräte-Nr."), widget.NewLabel(e.DeviceID))))
 		body.Add(container.NewHBox(test, saveAddr))
@@ -369,8 +369,8 @@ func (k *Kit) clerkSettings(ss *store.Session) fyne.CanvasObject {
 			}
 		})
 	}
-	box.Add(widget.NewForm(widget.NewFormItem(k.t("Benutzer"), user), widget.NewFormItem(k.t("Anzeigename"), display),
-		widget.NewFormItem(k.t("Passwort"), pw), widget.NewFormItem(k.t("Wiederholen"), pw2)))
+	box.Add(widget.NewForm(widget.NewFormItem(k.t("Benutzer"), wheelThrough(user)), widget.NewFormItem(k.t("Anzeigename"), wheelThrough(display)),
+		widget.NewFormItem(k.t("Passwort"), wheelThrough(pw)), widget.NewFormItem(k.t("Wiederholen"), wheelThrough(pw2))))
 	box.Add(container.NewHBox(add))
 	box.Add(msg)
 	return box

@@ -1,7 +1,11 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -123,4 +127,43 @@ func cell(text string) *widget.Label {
 	l := widget.NewLabel(text)
 	l.Truncation = fyne.TextTruncateEllipsis
 	return l
+}
+
+// wheelPass lies over a one-line entry inside a scroll area and hands the
+// mouse wheel to that area. fyne gives a wheel event to the innermost
+// scrollable under the pointer, and a one-line entry is one (it scrolls
+// its text sideways): over the column of entries a long form did not
+// scroll at all. Taps, the text cursor and selection still reach the
+// entry, as the pass is neither tappable nor hoverable. The Kit points it
+// at its scroll area when the screen is shown (watchInput).
+type wheelPass struct {
+	widget.BaseWidget
+	outer *container.Scroll
+}
+
+func (p *wheelPass) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(canvas.NewRectangle(color.Transparent))
+}
+
+func (p *wheelPass) Scrolled(ev *fyne.ScrollEvent) {
+	if p.outer != nil {
+		p.outer.Scrolled(ev)
+	}
+}
+
+// wheelThrough returns a one-line entry with a wheelPass over it; any
+// other input as it is (multi-line entries scroll their own text).
+func wheelThrough(o fyne.CanvasObject) fyne.CanvasObject {
+	switch e := o.(type) {
+	case *widget.Entry:
+		if e.MultiLine {
+			return o
+		}
+	case *widget.SelectEntry: // a port name with suggestions
+	default:
+		return o
+	}
+	p := &wheelPass{}
+	p.ExtendBaseWidget(p)
+	return container.NewStack(o, p)
 }
