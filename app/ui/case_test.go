@@ -116,6 +116,9 @@ func TestWholeCase(t *testing.T) {
 		t.Errorf("birth date from the ID card = %q", got)
 	}
 	h.waitText("Der Ausweis ist abgelaufen (gültig bis 31.10.2020).")
+	if h.hasText("Bitte prüfen, ob die richtige Person gegenübersitzt.") {
+		t.Errorf("Erika Mustermann's ID card is taken for someone else's: %q", h.texts())
+	}
 	h.shot("03-antrag-ausweis-gelesen")
 
 	h.fill("surname", "Mustermann")
@@ -381,4 +384,34 @@ func TestForm_WheelOverAnEntryScrollsTheForm(t *testing.T) {
 func is[T any](v any) bool {
 	_, ok := v.(T)
 	return ok
+}
+
+// The booked citizen and the document's holder are compared: Erika
+// Mustermann's ID card read for Lena Muster's appointment is a warning
+// (another person, or the wrong card on the reader); the fields are still
+// filled, as names change and bookings are made by phone.
+func TestReadID_WarnsWhenTheDocumentNamesSomeoneElse(t *testing.T) {
+	h := newHarness(t, harnessOpt{})
+	now := time.Now()
+	visit := domain.Visit{ID: domain.NewID(), Place: "Ortsamt Nord", Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna"}}
+	for _, c := range []server.CentralChange{
+		{RecordID: visit.ID, RecordType: domain.TypeVisit, Set: visit.Fields().NonEmpty()},
+		{RecordType: domain.TypeAppointment, Set: domain.Appointment{VisitID: visit.ID, StartsAt: now, Minutes: 15,
+			ServiceID: "meldebescheinigung", Status: domain.AppointmentBooked, CitizenName: "Lena Muster"}.Fields().NonEmpty()},
+	} {
+		c.Op, c.BaseVersion, c.Clerk = "create", -1, "admin"
+		if _, err := h.srv.Central(h.ctx, tenant, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.sync()
+	h.signIn("anna")
+	h.waitText("Lena Muster")
+	h.tap("Termin öffnen")
+	h.waitScreen("case")
+	h.tap("Ausweis lesen")
+	h.waitText("Der Ausweis lautet auf ERIKA MUSTERMANN, der Termin auf Lena Muster. Bitte prüfen, ob die richtige Person gegenübersitzt.")
+	if got := h.value("surname"); got != "MUSTERMANN" {
+		t.Errorf("surname after the warning = %q, want the document's", got)
+	}
 }

@@ -39,6 +39,7 @@ type caseFlow struct {
 	visitID       string
 	appointmentID string
 	appointment   string // "09:15, Erika Mustermann": shown, not stored in the case
+	booked        string // the citizen's name as the appointment was booked
 
 	id      string // "" until first saved
 	version int64
@@ -64,6 +65,7 @@ func newFlowForAppointment(a domain.Appointment, visitID string) *caseFlow {
 	f := &caseFlow{serviceID: a.ServiceID, visitID: visitID, appointmentID: a.ID,
 		values: map[string]string{}, touched: map[string]bool{}}
 	f.appointment = a.StartsAt.Local().Format("15:04")
+	f.booked = a.CitizenName
 	if a.CitizenName != "" {
 		f.appointment += ", " + a.CitizenName
 	}
@@ -288,7 +290,7 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 				return
 			}
 			k.setText(readStatus, "")
-			f.doc, f.docWarn = res, k.documentWarnings(res)
+			f.doc, f.docWarn = res, k.documentWarnings(res, f.booked)
 			for id, v := range f.svc.Prefill(res.Fields()) {
 				if r, ok := rows[id]; ok {
 					f.values[id] = v
@@ -647,9 +649,14 @@ func (k *Kit) idReadMessage(err error) string {
 	return k.t("Das Lesegerät lässt sich nicht öffnen. Bitte Anschluss in den Einstellungen prüfen.")
 }
 
-// documentWarnings are what the clerk must check by eye before going on.
-func (k *Kit) documentWarnings(r *mrz.Result) []string {
+// documentWarnings are what the clerk must check by eye before going on;
+// booked is the name the appointment was booked for ("" for a walk-in).
+func (k *Kit) documentWarnings(r *mrz.Result, booked string) []string {
 	var w []string
+	if !mrz.NameMatches(booked, r.Surname) {
+		holder := strings.TrimSpace(r.GivenNames + " " + r.Surname)
+		w = append(w, k.tf("Der Ausweis lautet auf %s, der Termin auf %s. Bitte prüfen, ob die richtige Person gegenübersitzt.", holder, booked))
+	}
 	if !r.Valid {
 		names := map[string]string{
 			mrz.CheckDocumentNumber: k.t("Ausweisnummer"), mrz.CheckBirthDate: k.t("Geburtsdatum"),
