@@ -113,6 +113,7 @@ run: build
 	for i in $$(seq 50); do [ -s $(RUNDIR)/mrz.port ] && [ -s $(RUNDIR)/sigpad.port ] && break; sleep 0.2; done; \
 	echo "ID reader simulator:     $$(head -n1 $(RUNDIR)/mrz.port)"; \
 	echo "signature pad simulator: $$(head -n1 $(RUNDIR)/sigpad.port)"; \
+	case "$${LANG:-C}" in C|C.*|POSIX) export LANG=de_DE.UTF-8;; esac; \
 	app="$(BIN)/buergerkoffer --db $(RUNDIR)/field.db --demo --server $(SERVER) --enrol-code $$code \
 		--id-reader $$(head -n1 $(RUNDIR)/mrz.port) --pad $$(head -n1 $(RUNDIR)/sigpad.port)"; \
 	if [ -n "$$DISPLAY" ] || [ -n "$$WAYLAND_DISPLAY" ]; then $$app; \

@@ -414,4 +414,12 @@ func TestReadID_WarnsWhenTheDocumentNamesSomeoneElse(t *testing.T) {
 	if got := h.value("surname"); got != "MUSTERMANN" {
 		t.Errorf("surname after the warning = %q, want the document's", got)
 	}
+	// A draft continued later still knows whose appointment it answers.
+	h.tap("Entwurf speichern")
+	h.waitScreen("day")
+	h.tap("Fortsetzen")
+	h.waitScreen("case")
+	h.waitText("Termin: " + now.Format("15:04") + ", Lena Muster")
+	h.tap("Ausweis lesen")
+	h.waitText("Der Ausweis lautet auf ERIKA MUSTERMANN, der Termin auf Lena Muster.")
 }

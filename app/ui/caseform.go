@@ -122,9 +122,21 @@ func (k *Kit) openCase(id string) {
 	}
 	var c domain.Case
 	var v int64
+	var appt *domain.Appointment
 	k.work(func(ctx context.Context) (err error) {
-		c, v, err = ss.Case(ctx, id)
-		return err
+		if c, v, err = ss.Case(ctx, id); err != nil {
+			return err
+		}
+		// The appointment it answers, for the header and the name check
+		// of "Ausweis lesen"; a case goes on without it.
+		if c.AppointmentID != "" {
+			if r, err := ss.Get(ctx, c.AppointmentID); err == nil {
+				if a, err := domain.AppointmentFromFields(r.ID, r.Fields); err == nil {
+					appt = &a
+				}
+			}
+		}
+		return nil
 	}, func(err error) {
 		if err != nil {
 			k.notice = k.message(err)
@@ -142,6 +154,10 @@ func (k *Kit) openCase(id string) {
 			confirmedBy: c.ConfirmedBy, signedBy: c.SignedBy, saved: maps.Clone(map[string]string(c.Form))}
 		if f.values == nil {
 			f.values = map[string]string{}
+		}
+		if appt != nil {
+			a := newFlowForAppointment(*appt, c.VisitID)
+			f.appointment, f.booked = a.appointment, a.booked
 		}
 		if c.Status == domain.StatusSigned {
 			k.showSignoff(f)
