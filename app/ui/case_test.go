@@ -423,3 +423,45 @@ func TestReadID_WarnsWhenTheDocumentNamesSomeoneElse(t *testing.T) {
 	h.tap("Ausweis lesen")
 	h.waitText("Der Ausweis lautet auf ERIKA MUSTERMANN, der Termin auf Lena Muster.")
 }
+
+// Every service's form fits the laptop's window, with every choice made
+// that makes more fields appear: a form that needs more width than the
+// window makes the real window grow past the screen's edge.
+func TestForm_EveryServiceFitsTheWindow(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	ss := h.session("anna")
+	if _, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Ortsamt Nord", Day: time.Now().Format("2006-01-02")}); err != nil {
+		t.Fatal(err)
+	}
+	h.signIn("anna")
+	for _, svc := range h.k.Catalog.Services() {
+		h.waitScreen("day")
+		h.tap("Neuer Antrag ohne Termin")
+		h.tap(svc.Label.In("de"))
+		h.waitScreen("case")
+		h.do(func() {
+			for _, r := range h.k.formRows {
+				switch in := r.input.(type) {
+				case *widget.Check:
+					in.SetChecked(true)
+				case *widget.CheckGroup:
+					in.SetSelected(in.Options)
+				case *widget.Select:
+					longest := ""
+					for _, o := range in.Options {
+						if len(o) > len(longest) {
+							longest = o
+						}
+					}
+					in.SetSelected(longest)
+				}
+			}
+		})
+		var min, size fyne.Size
+		h.do(func() { min, size = h.w.Content().MinSize(), h.w.Canvas().Size() })
+		if min.Width > size.Width {
+			t.Errorf("%s: the form needs %.0f px, the window has %.0f", svc.ID, min.Width, size.Width)
+		}
+		h.tap("Zurück zum Tag")
+	}
+}

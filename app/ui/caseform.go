@@ -28,6 +28,10 @@ import (
 // takes the next document from the ID reader and fills the person's
 // fields, warning on failed check digits or an expired document.
 
+// maxSideBySide is the widest a group of check boxes may be laid out side
+// by side: the input column of a form in the 1,100 px window.
+const maxSideBySide = 560
+
 // idReadTimeout is how long "Ausweis lesen" waits for a document.
 const idReadTimeout = 60 * time.Second
 
@@ -423,7 +427,12 @@ func (k *Kit) fieldInput(fd *catalog.Field, value, lang string, changed func(str
 			}
 			changed(strings.Join(vs, ","))
 		})
+		// A few short options side by side; long ones (reasons for a tax
+		// relief) one under the other, or the form outgrows the window.
 		g.Horizontal = len(labels) <= 4
+		if g.Horizontal && g.MinSize().Width > maxSideBySide {
+			g.Horizontal = false
+		}
 		setMulti := func(v string) {
 			var sel []string
 			for _, x := range strings.Split(v, ",") {
