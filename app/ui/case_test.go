@@ -181,6 +181,10 @@ func TestWholeCase(t *testing.T) {
 		})
 		return ink
 	})
+	h.waitText("Unterschrift erfasst.")
+	if h.hasText("Bitte unterschreiben.") {
+		t.Errorf("the pad's status still asks for a signature under the ink: %q", h.texts())
+	}
 	h.shot("06-unterschrift")
 	// The simulated pad draws its signature in about two seconds.
 	time.Sleep(2500 * time.Millisecond)

@@ -215,6 +215,10 @@ func (k *Kit) runPad(ctx context.Context, port string, p *padSession, img *canva
 				img.Refresh()
 				if !empty {
 					take.Enable()
+					// Not "bereit … bitte unterschreiben" under ink.
+					if s := k.t("Unterschrift erfasst. Passt sie, „Unterschrift übernehmen“; sonst „Neu unterschreiben“."); status.Text != s {
+						status.SetText(s)
+					}
 				}
 			})
 		}
