@@ -455,6 +455,7 @@ func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *sy
 		return err
 	}
 	plainBefore, _ := json.Marshal(plain)
+	srcBefore, _ := json.Marshal(src)
 	deletedBefore := deleted
 
 	// Fields that a change of ours, not yet placed before this one in the
@@ -542,7 +543,7 @@ func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *sy
 	// the record reads differently, not when our own change comes back
 	// as we made it (else the form open on screen would count as stale).
 	bump := 1
-	if ours && deleted == deletedBefore && string(plainJSON) == string(plainBefore) {
+	if ours && deleted == deletedBefore && string(plainJSON) == string(plainBefore) && string(srcJSON) == string(srcBefore) {
 		bump = 0
 	}
 	if _, err := s.txExec(ctx, tx, `UPDATE record SET version = version + ?, plain = ?, src = ?, deleted = ?,
