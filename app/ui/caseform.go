@@ -134,8 +134,8 @@ func (k *Kit) openCase(id string) {
 		// The appointment it answers, for the header and the name check
 		// of "Ausweis lesen"; a case goes on without it.
 		if c.AppointmentID != "" {
-			if r, err := ss.Get(ctx, c.AppointmentID); err == nil {
-				if a, err := domain.AppointmentFromFields(r.ID, r.Fields); err == nil {
+			if r, err := ss.Get(ctx, c.AppointmentID); err == nil && !r.Deleted {
+				if a, err := domain.AppointmentFromFields(r.ID, r.Fields); err == nil && !a.StartsAt.IsZero() {
 					appt = &a
 				}
 			}
