@@ -286,14 +286,7 @@ func TestWholeCase(t *testing.T) {
 // stay, the town hall's note comes in, and the clerk is told.
 func TestDraft_DoubleTapAndChangedAtTheTownHall(t *testing.T) {
 	h := newHarness(t, harnessOpt{noDevices: true})
-	ss := h.session("anna")
-	if _, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Ortsamt Nord", Day: time.Now().Format("2006-01-02")}); err != nil {
-		t.Fatal(err)
-	}
-	h.signIn("anna")
-	h.tap("Neuer Antrag ohne Termin")
-	h.tap("Meldebescheinigung")
-	h.waitScreen("case")
+	ss := h.walkIn("Meldebescheinigung")
 	h.fill("surname", "Beispiel")
 	h.fill("given_names", "Jonas")
 	b := h.button("Entwurf speichern")
@@ -334,14 +327,7 @@ func TestDraft_DoubleTapAndChangedAtTheTownHall(t *testing.T) {
 // and a one-line entry is one); a tap there still goes to the entry.
 func TestForm_WheelOverAnEntryScrollsTheForm(t *testing.T) {
 	h := newHarness(t, harnessOpt{noDevices: true})
-	ss := h.session("anna")
-	if _, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Ortsamt Nord", Day: time.Now().Format("2006-01-02")}); err != nil {
-		t.Fatal(err)
-	}
-	h.signIn("anna")
-	h.tap("Neuer Antrag ohne Termin")
-	h.tap("Anmeldung / Ummeldung einer Wohnung")
-	h.waitScreen("case")
+	h.walkIn("Anmeldung / Ummeldung einer Wohnung")
 	var e *widget.Entry
 	var scroll *container.Scroll
 	var at fyne.Position
@@ -397,18 +383,7 @@ func is[T any](v any) bool {
 func TestReadID_WarnsWhenTheDocumentNamesSomeoneElse(t *testing.T) {
 	h := newHarness(t, harnessOpt{})
 	now := time.Now()
-	visit := domain.Visit{ID: domain.NewID(), Place: "Ortsamt Nord", Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna"}}
-	for _, c := range []server.CentralChange{
-		{RecordID: visit.ID, RecordType: domain.TypeVisit, Set: visit.Fields().NonEmpty()},
-		{RecordType: domain.TypeAppointment, Set: domain.Appointment{VisitID: visit.ID, StartsAt: now, Minutes: 15,
-			ServiceID: "meldebescheinigung", Status: domain.AppointmentBooked, CitizenName: "Lena Muster"}.Fields().NonEmpty()},
-	} {
-		c.Op, c.BaseVersion, c.Clerk = "create", -1, "admin"
-		if _, err := h.srv.Central(h.ctx, tenant, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h.sync()
+	h.bookToday("Ortsamt Nord", "meldebescheinigung", "Lena Muster")
 	h.signIn("anna")
 	h.waitText("Lena Muster")
 	h.tap("Termin öffnen")

@@ -35,18 +35,27 @@ type conflictView struct {
 	provisonal string
 }
 
+// clerkNames maps the clerks of this laptop by id to their display names.
+func (k *Kit) clerkNames(ctx context.Context) (map[string]string, error) {
+	clerks, err := k.Store.Clerks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(clerks))
+	for _, c := range clerks {
+		names[c.ID] = c.DisplayName
+	}
+	return names, nil
+}
+
 func (k *Kit) loadConflicts(ctx context.Context, ss *store.Session) ([]conflictView, error) {
 	cs, err := ss.Conflicts(ctx, true)
 	if err != nil {
 		return nil, err
 	}
-	clerks, err := k.Store.Clerks(ctx)
+	names, err := k.clerkNames(ctx)
 	if err != nil {
 		return nil, err
-	}
-	names := map[string]string{}
-	for _, c := range clerks {
-		names[c.ID] = c.DisplayName
 	}
 	self := map[string]bool{k.Store.DeviceID(): true}
 	if e, err := k.Store.Enrolment(ctx); err == nil {
@@ -141,11 +150,10 @@ func (k *Kit) conflictList() fyne.CanvasObject {
 	}
 	var cs []conflictView
 	var rs []rejectedView
+	var rerr error // the refused changes are read on their own: one list failing hides not the other
 	k.work(func(ctx context.Context) (err error) {
-		if cs, err = k.loadConflicts(ctx, ss); err != nil {
-			return err
-		}
-		rs, err = k.loadRejected(ctx, ss)
+		rs, rerr = k.loadRejected(ctx, ss)
+		cs, err = k.loadConflicts(ctx, ss)
 		return err
 	}, func(err error) {
 		if k.Screen() != "conflicts" {
@@ -173,14 +181,34 @@ func (k *Kit) conflictList() fyne.CanvasObject {
 				box.Add(line)
 			}
 		}
-		if err == nil && len(rs) > 0 {
+		if rerr != nil || len(rs) > 0 {
 			box.Add(widget.NewSeparator())
 			box.Add(heading(k.t("Vom Rathaus abgelehnt")))
-			box.Add(wrapped(k.t("Diese Änderungen hat das Rathaus nicht angenommen. Sie sind auf diesem Laptop gespeichert, kommen aber nicht im Rathaus an. Bitte die IT des Rathauses verständigen und die Kennung nennen.")))
+		}
+		if rerr != nil {
+			box.Add(problemText(k.message(rerr)))
+		}
+		if len(rs) > 0 {
+			box.Add(wrapped(k.t("Diese Änderungen hat das Rathaus nicht angenommen. Sie sind auf diesem Laptop gespeichert, kommen aber nicht im Rathaus an. Bitte die IT des Rathauses verständigen, die Kennung nennen und dann „Zur Kenntnis genommen“ wählen.")))
 			for _, r := range rs {
-				box.Add(bold(r.what))
+				r := r
+				msg := problem()
+				var ack *widget.Button
+				ack = k.button("Zur Kenntnis genommen", func() {
+					ack.Disable()
+					k.work(func(ctx context.Context) error { return ss.AcknowledgeRejected(ctx, r.id) }, func(err error) {
+						if err != nil {
+							ack.Enable()
+							k.setProblem(msg, k.message(err))
+							return
+						}
+						k.rebuild()
+					})
+				})
+				box.Add(container.NewBorder(nil, nil, nil, ack, bold(r.what)))
 				box.Add(wrapped(r.why))
 				box.Add(note(k.tf("%s, %s · Kennung %s", orDash(r.clerk), orDash(r.when), r.id)))
+				box.Add(msg)
 			}
 		}
 		body.Objects = []fyne.CanvasObject{container.NewVScroll(box)}
@@ -203,13 +231,9 @@ func (k *Kit) loadRejected(ctx context.Context, ss *store.Session) ([]rejectedVi
 	if err != nil || len(rs) == 0 {
 		return nil, err
 	}
-	clerks, err := k.Store.Clerks(ctx)
+	names, err := k.clerkNames(ctx)
 	if err != nil {
 		return nil, err
-	}
-	names := map[string]string{}
-	for _, c := range clerks {
-		names[c.ID] = c.DisplayName
 	}
 	lang := k.lang()
 	out := make([]rejectedView, 0, len(rs))

@@ -3,7 +3,6 @@ package ui
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -42,21 +41,7 @@ func (h *harness) tapNth(text string, n int) {
 // town hall gets that decision with the next sync.
 func TestConflictShownAndResolved(t *testing.T) {
 	h := newHarness(t, harnessOpt{noDevices: true})
-	now := time.Now()
-	visit := domain.Visit{ID: domain.NewID(), Place: "Seniorenresidenz Am Park", Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna"}}
-	apptID := domain.NewID()
-	for _, c := range []server.CentralChange{
-		{RecordID: visit.ID, RecordType: domain.TypeVisit, Set: visit.Fields().NonEmpty()},
-		{RecordID: apptID, RecordType: domain.TypeAppointment, Set: domain.Appointment{VisitID: visit.ID,
-			StartsAt: now, Minutes: 15, ServiceID: "meldebescheinigung", Status: domain.AppointmentBooked,
-			CitizenName: "Erika Mustermann"}.Fields().NonEmpty()},
-	} {
-		c.Op, c.BaseVersion, c.Clerk = "create", -1, "admin"
-		if _, err := h.srv.Central(h.ctx, tenant, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h.sync()
+	apptID := h.bookToday("Seniorenresidenz Am Park", "meldebescheinigung", "Erika Mustermann")
 	// Offline, the laptop corrects the name as the citizen spells it ...
 	ss := h.session("anna")
 	if _, err := ss.Update(h.ctx, apptID, store.AnyVersion, domain.Fields{"citizen_name": "Erika Müller-Mustermann"}); err != nil {
@@ -134,21 +119,7 @@ func TestConflictShownAndResolved(t *testing.T) {
 // it when, why in words, and the reference the town hall's IT needs.
 func TestRejectedChangeShown(t *testing.T) {
 	h := newHarness(t, harnessOpt{noDevices: true})
-	now := time.Now()
-	visit := domain.Visit{ID: domain.NewID(), Place: "Dorfgemeinschaftshaus", Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna"}}
-	apptID := domain.NewID()
-	for _, c := range []server.CentralChange{
-		{RecordID: visit.ID, RecordType: domain.TypeVisit, Set: visit.Fields().NonEmpty()},
-		{RecordID: apptID, RecordType: domain.TypeAppointment, Set: domain.Appointment{VisitID: visit.ID,
-			StartsAt: now, Minutes: 15, ServiceID: "meldebescheinigung", Status: domain.AppointmentBooked,
-			CitizenName: "Erika Mustermann"}.Fields().NonEmpty()},
-	} {
-		c.Op, c.BaseVersion, c.Clerk = "create", -1, "admin"
-		if _, err := h.srv.Central(h.ctx, tenant, c); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h.sync()
+	apptID := h.bookToday("Dorfgemeinschaftshaus", "meldebescheinigung", "Erika Mustermann")
 	ss := h.session("anna")
 	if _, err := ss.Update(h.ctx, apptID, store.AnyVersion, domain.Fields{"citizen_name": "Erika Müller"}); err != nil {
 		t.Fatal(err)
@@ -187,5 +158,33 @@ func TestRejectedChangeShown(t *testing.T) {
 	h.shot("18-abgelehnt")
 	if n, _, err := h.k.Store.Pending(h.ctx); err != nil || n != 0 {
 		t.Errorf("pending after the refusal: %d, %v", n, err)
+	}
+
+	// Told the IT, the clerk acknowledges it: the count goes, the entry
+	// and its reason stay in the change log.
+	h.tap("Zur Kenntnis genommen")
+	h.waitFor("the refused change acknowledged", func() bool { return !h.hasText("Vom Rathaus abgelehnt") })
+	h.waitText("Alles übertragen")
+	h.waitFor("the header without a count", func() bool { return h.button("Konflikte") != nil })
+	if n, err := h.k.Store.RejectedCount(h.ctx); err != nil || n != 0 {
+		t.Errorf("refused changes waiting after the acknowledgement: %d, %v", n, err)
+	}
+	acked := ""
+	err = h.k.Store.AuditEntries(h.ctx, func(e store.AuditEntry) error {
+		if e.Action == "change.rejection_acknowledged" && e.RecordID == apptID {
+			acked = e.ClerkID
+		}
+		return nil
+	})
+	if err != nil || acked != ss.Clerk().ID {
+		t.Errorf("the audit log names %q as acknowledging the refusal (%v), want anna", acked, err)
+	}
+	logged := false
+	err = h.k.Store.Changes(h.ctx, 0, 0, false, func(c store.Change) error {
+		logged = logged || c.ID == req.Changes[0].ID
+		return nil
+	})
+	if err != nil || !logged {
+		t.Errorf("the refused change left the change log (%v)", err)
 	}
 }

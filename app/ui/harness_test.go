@@ -25,6 +25,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
 )
@@ -432,4 +433,42 @@ func inked(img image.Image) int {
 		}
 	}
 	return n
+}
+
+// bookToday has the town hall book a visit for today at place with one
+// appointment (of the service, for the citizen, now) and syncs it to the
+// laptop; it returns the appointment's id.
+func (h *harness) bookToday(place, serviceID, citizen string) string {
+	h.t.Helper()
+	now := time.Now()
+	visit := domain.Visit{ID: domain.NewID(), Place: place, Day: now.Format("2006-01-02"), ClerkIDs: []string{"anna"}}
+	apptID := domain.NewID()
+	for _, c := range []server.CentralChange{
+		{RecordID: visit.ID, RecordType: domain.TypeVisit, Set: visit.Fields().NonEmpty()},
+		{RecordID: apptID, RecordType: domain.TypeAppointment, Set: domain.Appointment{VisitID: visit.ID,
+			StartsAt: now, Minutes: 15, ServiceID: serviceID, Status: domain.AppointmentBooked,
+			CitizenName: citizen}.Fields().NonEmpty()},
+	} {
+		c.Op, c.BaseVersion, c.Clerk = "create", -1, "admin"
+		if _, err := h.srv.Central(h.ctx, tenant, c); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.sync()
+	return apptID
+}
+
+// walkIn sets up a visit for today on the laptop, signs anna in and opens
+// a new case of the service (by its German label) without appointment.
+func (h *harness) walkIn(label string) *store.Session {
+	h.t.Helper()
+	ss := h.session("anna")
+	if _, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Ortsamt Nord", Day: time.Now().Format("2006-01-02")}); err != nil {
+		h.t.Fatal(err)
+	}
+	h.signIn("anna")
+	h.tap("Neuer Antrag ohne Termin")
+	h.tap(label)
+	h.waitScreen("case")
+	return ss
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -120,10 +121,11 @@ type RejectedChange struct {
 	Reason     string // the server's words (ids, never values)
 }
 
-// Rejected returns the changes the server refused, oldest first.
+// Rejected returns the changes the server refused that no clerk has
+// acknowledged yet, oldest first.
 func (s *Store) Rejected(ctx context.Context) ([]RejectedChange, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, record_id, record_type, op, clerk_id, created_at, rejected
-		FROM change_log WHERE rejected IS NOT NULL ORDER BY seq`)
+		FROM change_log WHERE rejected IS NOT NULL AND rejected_seen_at IS NULL ORDER BY seq`)
 	if err != nil {
 		return nil, fmt.Errorf("store: read rejected changes: %w", err)
 	}
@@ -144,11 +146,45 @@ func (s *Store) Rejected(ctx context.Context) ([]RejectedChange, error) {
 	return out, nil
 }
 
-// RejectedCount returns how many changes the server refused.
+// RejectedCount returns how many refused changes wait for a clerk.
 func (s *Store) RejectedCount(ctx context.Context) (int64, error) {
 	var n int64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM change_log WHERE rejected IS NOT NULL`).Scan(&n); err != nil {
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM change_log
+		WHERE rejected IS NOT NULL AND rejected_seen_at IS NULL`).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: count rejected changes: %w", err)
 	}
 	return n, nil
+}
+
+// AcknowledgeRejected records that the clerk has taken note of a refused
+// change (and told the town hall): it no longer counts as waiting. The
+// entry, its reason and who acknowledged it when stay, and the audit log
+// says so.
+func (ss *Session) AcknowledgeRejected(ctx context.Context, changeID string) error {
+	if _, err := ss.dataKey(); err != nil {
+		return fmt.Errorf("store: acknowledge rejected change: %w", err)
+	}
+	st := ss.st
+	err := st.writeTx(ctx, func(tx *sql.Tx) error {
+		var recordType, recordID string
+		err := st.txQueryRow(ctx, tx, `SELECT record_type, record_id FROM change_log
+			WHERE id = ? AND rejected IS NOT NULL AND rejected_seen_at IS NULL`, changeID).Scan(&recordType, &recordID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // acknowledged meanwhile (another clerk), or never refused
+		}
+		if err != nil {
+			return err
+		}
+		now := st.now()
+		if _, err := st.txExec(ctx, tx, `UPDATE change_log SET rejected_seen_at = ?, rejected_seen_by = ? WHERE id = ?`,
+			fmtTime(now), ss.clerk.ID, changeID); err != nil {
+			return err
+		}
+		return st.appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
+			Action: "change.rejection_acknowledged", RecordType: recordType, RecordID: recordID})
+	})
+	if err != nil {
+		return fmt.Errorf("store: acknowledge rejected change %s: %w", changeID, err)
+	}
+	return nil
 }
