@@ -4,12 +4,14 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/store"
 )
 
@@ -73,5 +75,29 @@ func BenchmarkCaseForm_Keystroke(b *testing.B) {
 	for b.Loop() {
 		fyne.DoAndWait(func() { e.SetText(codes[i%len(codes)]) })
 		i++
+	}
+}
+
+// BenchmarkDay_View is drawing a busy day (40 appointments, 40 cases
+// captured) and laying it out in the window: what the clerks wait for
+// when the day screen redraws after a sync brought something new.
+func BenchmarkDay_View(b *testing.B) {
+	k := benchKit(b)
+	start := time.Date(2026, 11, 23, 8, 0, 0, 0, time.Local)
+	v := domain.Visit{ID: domain.NewID(), Place: "Bürgerhaus", Day: "2026-11-23"}
+	d := dayData{visits: []domain.Visit{v}, visit: &v, clerks: map[string]domain.Clerk{}}
+	for i := range 40 {
+		d.appts = append(d.appts, domain.Appointment{ID: domain.NewID(), VisitID: v.ID, ServiceID: "meldebescheinigung",
+			StartsAt: start.Add(time.Duration(i) * 10 * time.Minute), Minutes: 10, Status: domain.AppointmentBooked,
+			CitizenName: "Erika Mustermann"})
+		d.cases = append(d.cases, dayCase{c: domain.Case{ID: domain.NewID(), ServiceID: "hundeanmeldung",
+			Status: domain.StatusDraft, CreatedAt: start, Form: domain.Fields{"surname": "Mustermann"}}})
+	}
+	ss := k.Session()
+	b.ReportAllocs()
+	for b.Loop() {
+		fyne.DoAndWait(func() {
+			k.Window.SetContent(k.dayView(ss, d, func(string) {}))
+		})
 	}
 }

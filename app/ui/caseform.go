@@ -199,11 +199,11 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 	}
 	// One two-column layout for all sections, so that every input starts
 	// at the same place; a section's title takes a row of its own.
-	sections := container.New(layout.NewFormLayout())
+	// The objects first, the container once: Container.Add lays out all
+	// of them again each time, which made opening a form quadratic.
+	var objs []fyne.CanvasObject
 	for _, sec := range f.svc.Sections {
-		sections.Add(bold(sec.Label.In(lang)))
-		sections.Add(layout.NewSpacer())
-		form := sections
+		objs = append(objs, bold(sec.Label.In(lang)), layout.NewSpacer())
 		for _, fd := range sec.Fields {
 			r := k.fieldInput(fd, f.values[fd.ID], lang, func(v string) { changed(fd.ID, v) })
 			rows[fd.ID] = r
@@ -221,10 +221,10 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 				r.box.Add(hl)
 			}
 			r.box.Add(r.err)
-			form.Add(r.label)
-			form.Add(r.box)
+			objs = append(objs, r.label, r.box)
 		}
 	}
+	sections := container.New(layout.NewFormLayout(), objs...)
 	errorsSummary := problem()
 	shape := ""
 	revalidate = func() {

@@ -247,6 +247,7 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 		appts.Add(widget.NewLabel(k.t("Keine Termine gebucht.")))
 	}
 	grid := container.New(&columns{widths: []float32{0.08, 0.32, 0.2, 0.24, 0.16}})
+	var rows []fyne.CanvasObject
 	for _, a := range d.appts {
 		a := a
 		when := a.StartsAt.In(k.Now().Location()).Format("15:04")
@@ -278,12 +279,10 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 		if a.Status == domain.AppointmentCancelled {
 			lw.TextStyle.Italic = true
 		}
-		grid.Add(lw)
-		grid.Add(cell(svc))
-		grid.Add(cell(name))
-		grid.Add(cell(state))
-		grid.Add(action)
+		rows = append(rows, lw, cell(svc), cell(name), cell(state), action)
 	}
+	grid.Objects = rows // set once: Container.Add lays out every cell again
+	grid.Refresh()
 	appts.Add(grid)
 
 	walk := k.button("Neuer Antrag ohne Termin", func() { k.showServicePicker(&caseFlow{visitID: d.visit.ID}) })
@@ -291,6 +290,7 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 
 	cases := container.NewVBox(bold(k.t("Heute erfasste Anträge")))
 	cgrid := container.New(&columns{widths: []float32{0.08, 0.32, 0.2, 0.24, 0.16}})
+	var crows []fyne.CanvasObject
 	n := 0
 	for _, c := range d.cases {
 		n++
@@ -305,12 +305,11 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 		} else if who == "" {
 			who = k.t("(noch ohne Namen)")
 		}
-		cgrid.Add(widget.NewLabel(c.c.CreatedAt.In(k.Now().Location()).Format("15:04")))
-		cgrid.Add(cell(svc))
-		cgrid.Add(cell(who))
-		cgrid.Add(cell(k.statusText(c.c.Status, c.sealed)))
-		cgrid.Add(k.caseAction(c))
+		crows = append(crows, widget.NewLabel(c.c.CreatedAt.In(k.Now().Location()).Format("15:04")),
+			cell(svc), cell(who), cell(k.statusText(c.c.Status, c.sealed)), k.caseAction(c))
 	}
+	cgrid.Objects = crows
+	cgrid.Refresh()
 	if n == 0 {
 		cases.Add(widget.NewLabel(k.t("Noch keine Anträge.")))
 	} else {

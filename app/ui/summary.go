@@ -92,27 +92,24 @@ func (k *Kit) summaryContent(f *caseFlow) *fyne.Container {
 	lang := k.lang()
 	vis := f.svc.Visible(f.values)
 	box := container.NewVBox()
-	form := container.New(layout.NewFormLayout()) // one label column for all sections
-	box.Add(form)
+	var objs []fyne.CanvasObject
 	for _, sec := range f.svc.Sections {
 		var rows []fyne.CanvasObject
-		n := 0
 		for _, fd := range sec.Fields {
 			v := strings.TrimSpace(f.values[fd.ID])
 			if !vis[fd.ID] || v == "" {
 				continue
 			}
-			n++
 			rows = append(rows, widget.NewLabel(fd.Label.In(lang)), wrapped(k.displayValue(fd, v, lang)))
 		}
-		if n > 0 {
-			form.Add(bold(sec.Label.In(lang)))
-			form.Add(layout.NewSpacer())
-			for _, r := range rows {
-				form.Add(r)
-			}
+		if len(rows) > 0 {
+			objs = append(objs, bold(sec.Label.In(lang)), layout.NewSpacer())
+			objs = append(objs, rows...)
 		}
 	}
+	// One label column for all sections, made in one go (Container.Add
+	// lays out every object again).
+	box.Add(container.New(layout.NewFormLayout(), objs...))
 	if cents, ok := f.svc.Fee(f.values); ok {
 		box.Add(widget.NewSeparator())
 		fee := k.t("gebührenfrei")
