@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/merge"
+	"github.com/buergerkoffer/kit/internal/sqlitedsn"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -51,8 +52,6 @@ func parseTime(s sql.NullString) time.Time {
 	return t
 }
 
-const busyTimeout = 10 * time.Second
-
 // Checkpoints copy the WAL into the database file and sync it: on a slow
 // disk the sync costs more than a whole push. A background goroutine does
 // them every checkpointEvery, so that requests do not; the writer checkpoints
@@ -62,28 +61,22 @@ const (
 	walBackstopPages = 16384
 )
 
+// dsn is the kit's common SQLite connection string (sqlitedsn) with the
+// server's own settings for writers.
 func dsn(path string, readOnly bool) string {
-	p := []string{
-		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()),
-		"_pragma=journal_mode(WAL)",
-		"_pragma=foreign_keys(1)",
-		"_pragma=synchronous(NORMAL)",
-	}
 	if readOnly {
-		p = append(p, "_pragma=query_only(1)")
-	} else {
-		// Checkpoints run in the background (checkpointer); this one is
-		// the backstop should they fall behind.
-		// A push writes megabytes of pages in one transaction; a page
-		// cache that holds them spares spilling them to the WAL midway.
-		// 8 MiB holds a push of several thousand changes; a larger cache
-		// costs more than it saves: every page it grows by is fresh
-		// memory from the driver's allocator (an mmap and page faults),
-		// which made a 64 MiB cache ~40% slower per pushed change.
-		p = append(p, "_txlock=immediate", fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", walBackstopPages),
-			"_pragma=cache_size(-8192)")
+		return sqlitedsn.DSN(path, true)
 	}
-	return "file:" + path + "?" + strings.Join(p, "&")
+	// Checkpoints run in the background (checkpointer); this one is the
+	// backstop should they fall behind.
+	// A push writes megabytes of pages in one transaction; a page cache
+	// that holds them spares spilling them to the WAL midway. 8 MiB holds
+	// a push of several thousand changes; a larger cache costs more than
+	// it saves: every page it grows by is fresh memory from the driver's
+	// allocator (an mmap and page faults), which made a 64 MiB cache ~40%
+	// slower per pushed change.
+	return sqlitedsn.DSN(path, false, fmt.Sprintf("_pragma=wal_autocheckpoint(%d)", walBackstopPages),
+		"_pragma=cache_size(-8192)")
 }
 
 // The statements of the write path, prepared once on the writer.

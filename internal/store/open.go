@@ -13,6 +13,7 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/sqlitedsn"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -38,28 +39,9 @@ type Option func(*Store)
 // WithClock replaces the wall clock (tests use it to make the clock jump).
 func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
-// busyTimeout is how long a connection waits for the other process's write
-// lock before it gives up. A write transaction here lasts milliseconds.
-const busyTimeout = 10 * time.Second
-
-// dsn builds the connection string. The pragmas go in the DSN because a
-// pragma set with db.Exec reaches only one pooled connection.
-func dsn(path string, readOnly bool) string {
-	p := []string{
-		fmt.Sprintf("_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()),
-		"_pragma=journal_mode(WAL)",
-		"_pragma=foreign_keys(1)",
-		"_pragma=synchronous(NORMAL)",
-	}
-	if readOnly {
-		p = append(p, "_pragma=query_only(1)")
-	} else {
-		// BEGIN IMMEDIATE: take the write lock at the start, so two
-		// processes never both read and then fail to upgrade (SQLITE_BUSY).
-		p = append(p, "_txlock=immediate")
-	}
-	return "file:" + path + "?" + strings.Join(p, "&")
-}
+// dsn is the connection string of the field store: the kit's common
+// SQLite settings (sqlitedsn), nothing of its own.
+func dsn(path string, readOnly bool) string { return sqlitedsn.DSN(path, readOnly) }
 
 // DefaultPath is where the app and `syncd agent` keep the field store
 // when not told otherwise: the user's configuration folder
