@@ -31,6 +31,9 @@ type Store struct {
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on w, see stmt.go
 	wanted map[string]bool      // seen in a transaction, not yet prepared on w
+
+	hookMu sync.Mutex
+	hooks  map[*sql.Tx][]func(committed bool) // run when a writeTx ends, see onTxEnd
 }
 
 // Option configures Open.
@@ -135,16 +138,42 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return diskFull(fmt.Errorf("begin: %w", err))
 	}
 	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
+		rerr := tx.Rollback()
+		s.endTx(tx, false)
+		if rerr != nil {
 			return diskFull(errors.Join(err, fmt.Errorf("rollback: %w", rerr)))
 		}
 		return diskFull(err)
 	}
 	if err := tx.Commit(); err != nil {
+		s.endTx(tx, false)
 		return diskFull(fmt.Errorf("commit: %w", err))
 	}
+	s.endTx(tx, true)
 	s.prepareWanted(ctx)
 	return nil
+}
+
+// onTxEnd has fn called once tx, a writeTx transaction, has committed
+// (committed true) or rolled back. State kept outside the database that
+// describes rows tx wrote (a session's seal) is kept only on commit.
+func (s *Store) onTxEnd(tx *sql.Tx, fn func(committed bool)) {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	if s.hooks == nil {
+		s.hooks = map[*sql.Tx][]func(bool){}
+	}
+	s.hooks[tx] = append(s.hooks[tx], fn)
+}
+
+func (s *Store) endTx(tx *sql.Tx, committed bool) {
+	s.hookMu.Lock()
+	fns := s.hooks[tx]
+	delete(s.hooks, tx)
+	s.hookMu.Unlock()
+	for _, fn := range fns {
+		fn(committed)
+	}
 }
 
 // diskFull marks SQLite's "database or disk is full" (SQLITE_FULL) with

@@ -46,53 +46,107 @@ type sealState struct {
 // session's seal key, making one (and its JWE) when there is none or it has
 // served sealBatch keys. Before enrolment there is no server key: it
 // returns nulls, and SealPending catches up later.
+//
+// A seal made here is a row of tx: the session keeps it for later writes
+// only once tx has committed (onTxEnd). Until then only tx uses it, so a
+// transaction that rolls back (a full disk, a later record of a batch, a
+// cancelled context) takes its seal with it and the next write seals anew.
 func (ss *Session) sealForServer(ctx context.Context, tx *sql.Tx, keyID string, ck crypto.ContentKey) (any, any, error) {
-	ss.mu.Lock()
-	cur := ss.seal
-	ss.mu.Unlock()
+	cur, err := ss.currentSeal(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
 	if cur == nil || cur.count >= sealBatch {
-		var pemKey, kid string
-		err := ss.st.txQueryRow(ctx, tx, `SELECT (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)`,
-			metaServerKey, metaServerKeyID).Scan(&nullString{&pemKey}, &nullString{&kid})
-		if err != nil {
-			return nil, nil, fmt.Errorf("read server key: %w", err)
-		}
-		if pemKey == "" {
-			return nil, nil, nil
-		}
-		pub, err := crypto.ParsePublicKeyPEM([]byte(pemKey))
-		if err != nil {
-			return nil, nil, fmt.Errorf("server key: %w", err)
-		}
-		sk, err := crypto.NewContentKey()
-		if err != nil {
+		if cur, err = ss.newSeal(ctx, tx); err != nil || cur == nil {
 			return nil, nil, err
 		}
-		jwe, err := crypto.SealKey(pub, sk, kid)
-		if err != nil {
-			return nil, nil, err
-		}
-		cur = &sealState{id: domain.NewID(), key: sk}
-		if _, err := ss.st.txExec(ctx, tx, `INSERT INTO seal(id, jwe, created_at) VALUES (?, ?, ?)`,
-			cur.id, jwe, fmtTime(ss.st.now())); err != nil {
-			return nil, nil, fmt.Errorf("store seal: %w", err)
-		}
-		// The seal row commits with this transaction; if it rolls back,
-		// the next write makes a new one.
-		defer func() {
-			ss.mu.Lock()
-			if !ss.locked {
-				ss.seal = cur
-			}
-			ss.mu.Unlock()
-		}()
 	}
 	wrapped, err := crypto.WrapKey(crypto.DataKey(cur.key), ck[:], keyAAD(keyID))
 	if err != nil {
 		return nil, nil, fmt.Errorf("seal record key: %w", err)
 	}
+	ss.mu.Lock()
 	cur.count++
+	ss.mu.Unlock()
 	return cur.id, wrapped, nil
+}
+
+// currentSeal returns the seal tx should use: the one tx made itself, or
+// the session's committed one if its row is still there (nil if neither).
+func (ss *Session) currentSeal(ctx context.Context, tx *sql.Tx) (*sealState, error) {
+	ss.mu.Lock()
+	if ss.txOf == tx && ss.txSeal != nil {
+		defer ss.mu.Unlock()
+		return ss.txSeal, nil
+	}
+	cur := ss.seal
+	ss.mu.Unlock()
+	if cur == nil {
+		return nil, nil
+	}
+	var n int
+	if err := ss.st.txQueryRow(ctx, tx, `SELECT count(*) FROM seal WHERE id = ?`, cur.id).Scan(&n); err != nil {
+		return nil, fmt.Errorf("read seal: %w", err)
+	}
+	if n == 0 { // gone (a file restored from before it): seal again
+		ss.mu.Lock()
+		if ss.seal == cur {
+			ss.seal = nil
+		}
+		ss.mu.Unlock()
+		return nil, nil
+	}
+	return cur, nil
+}
+
+// newSeal makes a seal key, seals it for the server's key and stores it in
+// tx; nil if the laptop has no server key yet.
+func (ss *Session) newSeal(ctx context.Context, tx *sql.Tx) (*sealState, error) {
+	var pemKey, kid string
+	err := ss.st.txQueryRow(ctx, tx, `SELECT (SELECT value FROM meta WHERE key = ?), (SELECT value FROM meta WHERE key = ?)`,
+		metaServerKey, metaServerKeyID).Scan(&nullString{&pemKey}, &nullString{&kid})
+	if err != nil {
+		return nil, fmt.Errorf("read server key: %w", err)
+	}
+	if pemKey == "" {
+		return nil, nil
+	}
+	pub, err := crypto.ParsePublicKeyPEM([]byte(pemKey))
+	if err != nil {
+		return nil, fmt.Errorf("server key: %w", err)
+	}
+	sk, err := crypto.NewContentKey()
+	if err != nil {
+		return nil, err
+	}
+	jwe, err := crypto.SealKey(pub, sk, kid)
+	if err != nil {
+		return nil, err
+	}
+	cur := &sealState{id: domain.NewID(), key: sk}
+	if _, err := ss.st.txExec(ctx, tx, `INSERT INTO seal(id, jwe, created_at) VALUES (?, ?, ?)`,
+		cur.id, jwe, fmtTime(ss.st.now())); err != nil {
+		return nil, fmt.Errorf("store seal: %w", err)
+	}
+	ss.mu.Lock()
+	ss.txSeal, ss.txOf = cur, tx
+	ss.mu.Unlock()
+	ss.st.onTxEnd(tx, func(committed bool) {
+		ss.mu.Lock()
+		defer ss.mu.Unlock()
+		if ss.txOf == tx {
+			ss.txSeal, ss.txOf = nil, nil
+		}
+		if committed && !ss.locked {
+			if ss.seal != nil && ss.seal != cur {
+				ss.seal.key.Zero()
+			}
+			ss.seal = cur
+			return
+		}
+		cur.key.Zero()
+	})
+	return cur, nil
 }
 
 // nullString scans a nullable text column into a string ("" for NULL).
@@ -113,7 +167,8 @@ func (n *nullString) Scan(v any) error {
 }
 
 // SealPending seals for the server the keys of records written before the
-// device was enrolled, so that the agent can push their changes. The app
+// device was enrolled, and those whose seal is missing, so that the agent
+// can push their changes. The app
 // calls it after unlocking; it returns how many keys it sealed.
 func (ss *Session) SealPending(ctx context.Context) (int, error) {
 	dk, err := ss.dataKey()
@@ -128,7 +183,9 @@ func (ss *Session) SealPending(ctx context.Context) (int, error) {
 		var ids []string
 		var wraps [][]byte
 		rows, err := ss.st.r.QueryContext(ctx, `SELECT id, local_wrapped FROM record_key
-			WHERE server_wrapped IS NULL AND origin = 'local' AND local_wrapped IS NOT NULL LIMIT 500`)
+			WHERE origin = 'local' AND local_wrapped IS NOT NULL AND (server_wrapped IS NULL
+				OR (key_pushed_at IS NULL AND NOT EXISTS (SELECT 1 FROM seal s WHERE s.id = record_key.seal_id)))
+			LIMIT 500`)
 		if err != nil {
 			return n, fmt.Errorf("store: seal pending: %w", err)
 		}

@@ -27,7 +27,9 @@ type Session struct {
 	keys   map[string]crypto.ContentKey // unwrapped record keys, by key id
 	pages  map[string]crypto.ContentKey // opened pull page keys, by page id
 	devKey *rsa.PrivateKey              // the device's private key, once opened
-	seal   *sealState                   // this session's seal key for the server
+	seal   *sealState                   // this session's committed seal key for the server
+	txSeal *sealState                   // a seal made in the write transaction txOf, not yet committed
+	txOf   *sql.Tx
 }
 
 // WithKDFParams sets the password key derivation parameters used when a

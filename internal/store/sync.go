@@ -23,7 +23,10 @@ import (
 
 // NextPush returns up to max pending changes in outbox order, of records
 // the server can open (their key sealed for it, or pulled from it), with
-// the seals and record keys not yet sent.
+// the seals and record keys not yet sent. A key whose seal is missing
+// (written by a version that kept a rolled-back seal) waits, like a key
+// not yet sealed, until the app seals it again (SealPending), instead of
+// failing every push.
 func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, error) {
 	if max <= 0 || max > syncproto.MaxPushChanges {
 		max = syncproto.MaxPushChanges
@@ -33,7 +36,8 @@ func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, e
 		c.secret_values, c.base_version, c.hlc, c.clerk_id, c.created_at,
 		k.origin, k.key_pushed_at IS NULL, k.seal_id, k.server_wrapped
 		FROM change_log c JOIN record_key k ON k.id = c.key_id
-		WHERE c.pushed_at IS NULL AND c.rejected IS NULL AND (k.origin = 'remote' OR k.server_wrapped IS NOT NULL)
+		WHERE c.pushed_at IS NULL AND c.rejected IS NULL AND (k.origin = 'remote' OR (k.server_wrapped IS NOT NULL
+			AND (k.key_pushed_at IS NOT NULL OR EXISTS (SELECT 1 FROM seal s WHERE s.id = k.seal_id))))
 		ORDER BY c.seq LIMIT ?`, max)
 	if err != nil {
 		return req, fmt.Errorf("store: next push: %w", err)
