@@ -7,8 +7,11 @@ import (
 	"database/sql"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/hlc"
+	"github.com/buergerkoffer/kit/internal/store"
 	_ "modernc.org/sqlite"
 )
 
@@ -83,5 +86,58 @@ func TestHarden_MissingSealIsSealedAgain(t *testing.T) {
 		if !strings.Contains(exp, id) {
 			t.Errorf("the server has no case %s", id)
 		}
+	}
+}
+
+// A laptop whose clock runs a day ahead does not win every conflict, and
+// does not drag the other laptops' clocks with it: the server orders its
+// changes by the server's own clock and tells the laptop, whose app asks
+// the clerk to check the clock.
+func TestHarden_ClockFromTheFutureDoesNotWin(t *testing.T) {
+	k := startKit(t)
+	ahead := k.laptopClock("ahead", "musterstadt", k.url, 24*time.Hour)
+	b := k.laptop("b", "musterstadt")
+	c, err := b.ss.CreateCase(k.ctx, anmeldung())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.sync()
+	ahead.sync()
+	if _, err := ahead.ss.UpdateCaseForm(k.ctx, c.ID, store.AnyVersion, domain.Fields{"new_street": "Am Markt 1"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := ahead.sync(); rep.Pushed != 1 || rep.Restamped != 1 {
+		t.Errorf("push of the laptop a day ahead: %+v, want 1 pushed and restamped", rep)
+	}
+	if st, _ := ahead.st.SyncState(k.ctx); st[store.StateClockAhead] == "" {
+		t.Errorf("the laptop a day ahead was not told: %v", st)
+	}
+	// b, later in real time and based on the old version, edits the
+	// same field: the later clock is b's.
+	time.Sleep(5 * time.Millisecond)
+	if _, err := b.ss.UpdateCaseForm(k.ctx, c.ID, store.AnyVersion, domain.Fields{"new_street": "Am Markt 2"}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := b.sync(); rep.Conflicts != 1 || rep.Restamped != 0 {
+		t.Fatalf("b's push: %+v, want 1 conflict, nothing restamped", rep)
+	}
+	cs, err := b.ss.Conflicts(k.ctx, true)
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("b's conflicts: %v, %v", cs, err)
+	}
+	if cs[0].Rule != "later_hlc" || cs[0].Winner != store.ResolveB || cs[0].B.Value != "Am Markt 2" {
+		t.Errorf("conflict %+v: want b's later edit to stand", cs[0])
+	}
+	// b pulled the other laptop's change; its clock stays its own.
+	v, err := b.st.Meta(k.ctx, "hlc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := hlc.Parse(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hlc.Ahead(ts, time.Now(), hlc.DefaultMaxLead) {
+		t.Errorf("b's clock was dragged ahead to %v", ts.Time())
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/buergerkoffer/kit/internal/hlc"
 	"github.com/buergerkoffer/kit/internal/server"
 )
 
@@ -25,6 +26,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
 	tenant := fs.String("tenant", "", "create this tenant at start if it does not exist (id)")
 	tenantName := fs.String("tenant-name", "", "display name of --tenant")
+	maxLead := fs.Duration("max-clock-lead", hlc.DefaultMaxLead, "how far ahead of this server's clock a laptop's change may be before the server orders it by its own clock")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -33,7 +35,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, Log: log})
+	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, Log: log, MaxClockLead: *maxLead})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
 		return 2

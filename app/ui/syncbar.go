@@ -39,6 +39,7 @@ type syncStatus struct {
 	done, total int64
 	lastSuccess time.Time
 	lastError   string
+	clockAhead  bool // the server had to restamp this laptop's changes
 	conflicts   int
 	readErr     error
 }
@@ -68,6 +69,7 @@ func (k *Kit) readSyncStatus(ctx context.Context) syncStatus {
 	s.online = kv[store.StateOnline] == "true"
 	s.phase = kv[store.StatePhase]
 	s.lastError = kv[store.StateLastError]
+	s.clockAhead = kv[store.StateClockAhead] != ""
 	for _, key := range []string{store.StateAgentSeen, store.StateLastAttempt} {
 		if t, err := time.Parse(time.RFC3339Nano, kv[key]); err == nil && t.After(s.agentSeen) {
 			s.agentSeen = t
@@ -206,6 +208,9 @@ func (b *syncBar) render() {
 		if trouble == "" {
 			trouble = k.t("Das Rathaus hat Änderungen von diesem Laptop nicht angenommen. Sie bleiben hier gespeichert; welche es sind, steht unter „Konflikte“. Bitte die IT verständigen.")
 		}
+	}
+	if trouble == "" && s.read && s.clockAhead {
+		trouble = k.t("Die Uhr dieses Laptops geht vor. Das Rathaus hat die Änderungen mit seiner eigenen Uhrzeit übernommen; bitte Datum und Uhrzeit des Laptops prüfen.")
 	}
 	b.pending.SetText(strings.Join(pending, " · "))
 	syncing := agentAlive && (s.phase == "pushing" || s.phase == "uploading" || s.phase == "pulling")

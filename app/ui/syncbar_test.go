@@ -106,3 +106,22 @@ func TestSyncBar_FitsTheWindow(t *testing.T) {
 		}
 	}
 }
+
+// When the town hall had to restamp this laptop's changes (its clock ran
+// ahead), the bar asks the clerk to check the clock; a later push without
+// it clears the warning.
+func TestSyncBar_AsksToCheckAClockThatRunsAhead(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	h.signIn("anna")
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if err := h.st.SetSyncState(h.ctx, map[string]string{store.StateAgentSeen: now, store.StateOnline: "true",
+		store.StateClockAhead: now}); err != nil {
+		t.Fatal(err)
+	}
+	const warning = "Die Uhr dieses Laptops geht vor. Das Rathaus hat die Änderungen mit seiner eigenen Uhrzeit übernommen; bitte Datum und Uhrzeit des Laptops prüfen."
+	h.waitText(warning)
+	if err := h.st.SetSyncState(h.ctx, map[string]string{store.StateClockAhead: ""}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the warning to go", func() bool { return !h.hasText(warning) })
+}

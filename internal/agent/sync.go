@@ -22,6 +22,7 @@ type Report struct {
 	Retried    int   // changes the server wants again later (they stay pending)
 	Rejected   int   // changes the server refused for good (set aside with the reason)
 	Conflicts  int   // conflicts the server found merging the pushed changes
+	Restamped  int   // pushed changes the server ordered by its clock, theirs being too far ahead
 	Pulled     int   // feed entries applied
 	Uploaded   int   // attachments the server now holds in full
 	Bytes      int64 // sealed bytes of the attachments uploaded
@@ -126,6 +127,12 @@ func (a *Agent) finish(ctx context.Context, start time.Time, rep *Report, err er
 	if count, size, perr := a.local.Pending(ctx); perr == nil {
 		kv[store.StatePendingCount] = strconv.FormatInt(count, 10)
 		kv[store.StatePendingBytes] = strconv.FormatInt(size, 10)
+	}
+	switch {
+	case rep.Restamped > 0:
+		kv[store.StateClockAhead] = fmtTime(a.now())
+	case rep.Pushed > 0:
+		kv[store.StateClockAhead] = ""
 	}
 	switch {
 	case err == nil:
@@ -249,6 +256,9 @@ func (s *syncRun) push(ctx context.Context) error {
 				s.done++
 			}
 			s.rep.Conflicts += r.Conflicts
+			if r.Restamped {
+				s.rep.Restamped++
+			}
 		}
 		s.done += int64(moved)
 		s.total = max(s.total, s.done) // the clerk kept writing meanwhile

@@ -116,6 +116,16 @@ func bump(t Timestamp) Timestamp {
 	return Timestamp{Wall: t.Wall, Logical: t.Logical + 1}
 }
 
+// DefaultMaxLead is how far ahead of a receiver's clock a timestamp may be
+// and still be taken as it is, by the server for a pushed change and by a
+// laptop for a pulled one. A laptop whose clock runs a day ahead would
+// otherwise win every conflict decided by the later clock, and drag every
+// clock that receives its timestamps a day ahead with it.
+const DefaultMaxLead = 5 * time.Minute
+
+// Ahead reports whether t is more than lead ahead of the clock now.
+func Ahead(t Timestamp, now time.Time, lead time.Duration) bool { return Drift(t, now) > lead }
+
 // Drift is how far a timestamp's physical part is ahead of the local clock
 // (negative when behind): a large value means a device's clock jumped.
 func Drift(t Timestamp, now time.Time) time.Duration {

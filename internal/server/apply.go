@@ -22,11 +22,6 @@ import (
 // SystemClerk is the clerk of the conflict records the server writes.
 const SystemClerk = "system"
 
-// maxClockLead is how far ahead of the server's clock a device's clock may
-// be and still move the server's clock: a laptop whose clock jumped years
-// ahead must not drag the server's clock with it.
-const maxClockLead = time.Hour
-
 // applier applies changes of one tenant within one transaction. Records
 // it read or changed are kept, and the changes it accepted are buffered,
 // until flush writes them, each statement for many rows.
@@ -81,14 +76,27 @@ func (a *applier) next() hlc.Timestamp {
 	return a.clock
 }
 
-// recv moves the server's clock past a device's (already validated).
-func (a *applier) recv(s string) {
-	ts, err := hlc.Parse(s)
-	if err != nil || hlc.Drift(ts, a.now) > maxClockLead {
-		return
+// receive takes a device's change's clock reading (already validated):
+// it moves the server's clock past it, as the hybrid logical clock's
+// receive rule says. A reading more than the server's MaxClockLead ahead
+// of the server's own clock is not believed: the change is restamped with
+// the server's next reading, so that a laptop whose clock runs ahead
+// neither wins every conflict decided by the later clock nor drags the
+// server's clock with it. The change itself is accepted (refusing it
+// would keep a citizen's data from the town hall); restamped tells the
+// device, so the clerk is asked to check the laptop's clock.
+func (a *applier) receive(ch *syncproto.Change) (restamped bool) {
+	ts, err := hlc.Parse(ch.HLC)
+	if err != nil {
+		return false
+	}
+	if hlc.Ahead(ts, a.now, a.s.maxLead) {
+		ch.HLC = a.next().String()
+		return true
 	}
 	a.clock = hlc.Recv(a.clock, ts, a.now)
 	a.clockDirty = true
+	return false
 }
 
 // prefetch reads the records with these ids in one go.

@@ -218,10 +218,11 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 				res.Status, res.Reason = syncproto.StatusRetry, why
 				continue
 			}
-			a.recv(ch.HLC)
+			restamped := a.receive(ch)
 			if *res, rowOf[i], err = a.apply(ins[i]); err != nil {
 				return err
 			}
+			res.Restamped = restamped
 		}
 		if err := a.flush(); err != nil {
 			return err

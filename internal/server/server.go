@@ -30,6 +30,7 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/hlc"
 )
 
 // Config configures Open.
@@ -39,6 +40,10 @@ type Config struct {
 	Now           func() time.Time // default time.Now
 	Log           *slog.Logger     // default slog.Default(); never given personal data
 	Catalog       *catalog.Catalog // default catalog.LoadEmbedded()
+	// MaxClockLead is how far ahead of the server's clock a pushed
+	// change's clock may be before the server restamps it (default
+	// hlc.DefaultMaxLead).
+	MaxClockLead time.Duration
 }
 
 // Server is an open sync server. It is safe for concurrent use.
@@ -46,6 +51,7 @@ type Server struct {
 	st      Store
 	master  crypto.DataKey
 	now     func() time.Time
+	maxLead time.Duration
 	log     *slog.Logger
 	cat     *catalog.Catalog
 	handler http.Handler
@@ -83,6 +89,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	if cfg.MaxClockLead <= 0 {
+		cfg.MaxClockLead = hlc.DefaultMaxLead
+	}
 	if cfg.Catalog == nil {
 		c, err := catalog.LoadEmbedded()
 		if err != nil {
@@ -97,7 +106,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{st: st, now: cfg.Now, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
+	s := &Server{st: st, now: cfg.Now, maxLead: cfg.MaxClockLead, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
 		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{}}
 	if err := s.loadMasterKey(ctx, cfg.MasterKeyFile); err != nil {
 		st.Close()

@@ -308,7 +308,9 @@ func (s *Store) ApplyPull(ctx context.Context, page syncproto.Page, entries []sy
 			if err := s.applyEntry(ctx, tx, page.ID, e, now, known); err != nil {
 				return fmt.Errorf("entry %d: %w", e.Seq, err)
 			}
-			if ts, err := hlc.Parse(e.HLC); err == nil && maxHLC.Before(ts) {
+			// A clock reading too far ahead of this laptop's clock does
+			// not move it (the server applies the same bound to pushes).
+			if ts, err := hlc.Parse(e.HLC); err == nil && maxHLC.Before(ts) && !hlc.Ahead(ts, now, hlc.DefaultMaxLead) {
 				maxHLC = ts
 			}
 			if st, ok := e.State["status"]; ok && e.RecordType == string(domain.TypeCase) &&

@@ -48,6 +48,10 @@ const (
 	StateCheckpoint   = "checkpoint" // last pulled seq, committed with the data
 	StateRequest      = "request"    // set by the app: "sync now"
 	StateAgentSeen    = "agent_seen" // the agent's heartbeat (RFC 3339), so the app can tell it runs
+	// StateClockAhead: when the server last had to restamp a change of
+	// this laptop because its clock ran ahead (RFC 3339); "" once a push
+	// went through without.
+	StateClockAhead = "clock_ahead"
 )
 
 // Enrolment returns what enrolment stored, or ErrNotEnrolled.

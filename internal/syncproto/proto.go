@@ -152,6 +152,9 @@ type PushResult struct {
 	Version   int64  `json:"version,omitempty"` // the record's version after it
 	Conflicts int    `json:"conflicts,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// Restamped: the change's clock reading was too far ahead of the
+	// server's clock; the server ordered it by its own clock instead.
+	Restamped bool `json:"restamped,omitempty"`
 }
 
 // PushResponse answers a push, one result per change, in order.
