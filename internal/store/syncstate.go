@@ -77,6 +77,9 @@ func (s *Store) Enrolment(ctx context.Context) (Enrolment, error) {
 	if e.ServerURL == "" || e.Token == "" || e.Tenant == "" {
 		return Enrolment{}, ErrNotEnrolled
 	}
+	if e.Token, err = crypto.UnprotectLocal(e.Token); err != nil {
+		return Enrolment{}, fmt.Errorf("store: enrolment: device token: %w", err)
+	}
 	return e, nil
 }
 
@@ -90,9 +93,16 @@ func (s *Store) SaveEnrolment(ctx context.Context, e Enrolment) error {
 	if _, err := crypto.ParsePublicKeyPEM([]byte(e.ServerPublicKey)); err != nil {
 		return fmt.Errorf("store: save enrolment: %w", err)
 	}
+	// The token is what lets anyone push and pull as this laptop: on
+	// Windows it is kept under DPAPI (machine scope), so the file alone,
+	// copied elsewhere, does not carry it.
+	token, err := crypto.ProtectLocal(e.Token)
+	if err != nil {
+		return fmt.Errorf("store: save enrolment: %w", err)
+	}
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		for k, v := range map[string]string{metaServerURL: e.ServerURL, metaTenant: e.Tenant, metaServerID: e.DeviceID,
-			metaToken: e.Token, metaServerKey: e.ServerPublicKey, metaServerKeyID: e.ServerKeyID, metaCA: e.CAPEM} {
+			metaToken: token, metaServerKey: e.ServerPublicKey, metaServerKeyID: e.ServerKeyID, metaCA: e.CAPEM} {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES (?, ?)
 				ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
 				return fmt.Errorf("store: save enrolment: %w", err)

@@ -1,3 +1,5 @@
+//go:build unix
+
 package crashtest
 
 // The harness: a server and laptop agents as real processes in their own

@@ -1,3 +1,5 @@
+//go:build unix
+
 package crashtest
 
 // TestMain builds the syncd binary once; every test runs it as real
