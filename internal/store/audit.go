@@ -49,10 +49,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // AuditEntry is one line of the audit log: who did what, when, on which
@@ -438,4 +440,45 @@ func checkEntry(e AuditEntry, keyed bool, dev, agent *auditKey) *AuditBreak {
 		return &AuditBreak{Seq: e.Seq, Reason: "content does not match its MAC (entry modified)"}
 	}
 	return nil
+}
+
+// stateAuditKnown (in sync_state) is the audit chain position the server
+// acknowledged last (PushResponse.AuditKnown).
+const stateAuditKnown = "audit_known"
+
+// pushAuditHead is the chain head sent with a push: the newest entry and
+// this chain's MAC at the position the server acknowledged last.
+func (s *Store) pushAuditHead(ctx context.Context) (*syncproto.AuditHead, error) {
+	h, err := s.AuditHead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := &syncproto.AuditHead{Count: h.Count, Hash: h.Hash}
+	var v string
+	err = s.r.QueryRowContext(ctx, `SELECT value FROM sync_state WHERE key = ?`, stateAuditKnown).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit: known head: %w", err)
+	}
+	known, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || known <= 0 {
+		return out, nil // unreadable: the server then tells it again
+	}
+	out.KnownCount = known
+	err = s.r.QueryRowContext(ctx, `SELECT hash FROM audit_log WHERE seq = ?`, known).Scan(&out.KnownHash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) { // no row: the chain no longer reaches it
+		return nil, fmt.Errorf("audit: known head: %w", err)
+	}
+	return out, nil
+}
+
+// setAuditKnown records the position the server acknowledged, in the
+// transaction that records its answer.
+func (s *Store) setAuditKnown(ctx context.Context, tx *sql.Tx, known int64) error {
+	if known <= 0 {
+		return nil
+	}
+	return s.setSyncState(ctx, tx, map[string]string{stateAuditKnown: strconv.FormatInt(known, 10)})
 }
