@@ -18,7 +18,8 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
   tenant-add ID NAME          create a tenant (a town) and its server key pair
   tenants                     list tenants
   enrol --tenant T [--ttl D]  issue a one-time enrolment code for a laptop
-  devices --tenant T          list the tenant's laptops
+  devices --tenant T          list the tenant's laptops, flagging an audit chain that went
+                              back or forked; AUDIT HEAD is N:MAC for syncd audit verify --anchor
   revoke DEVICE-ID            revoke a laptop (lost or stolen): its token stops working at once
   appointment --tenant T --visit V --at TIME --service S [--minutes N] [--name NAME]
                               book an appointment centrally (it reaches the laptops by sync)
@@ -105,10 +106,16 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		if err != nil {
 			return fail(err)
 		}
+		chains, err := srv.DeviceChains(ctx, *tenant)
+		if err != nil {
+			return fail(err)
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tENROLLED\tLAST SEEN\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tENROLLED\tLAST SEEN\tREVOKED\tAUDIT\tAUDIT HEAD")
 		for _, d := range ds {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, fmtWhen(d.EnrolledAt), fmtWhen(d.LastSeenAt), fmtWhen(d.RevokedAt))
+			audit, head := fmtChain(chains[d.ID])
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, fmtWhen(d.EnrolledAt), fmtWhen(d.LastSeenAt),
+				fmtWhen(d.RevokedAt), audit, head)
 		}
 		tw.Flush()
 	case "revoke":
@@ -192,4 +199,20 @@ func fmtWhen(t time.Time) string {
 		return "-"
 	}
 	return t.Local().Format("2006-01-02 15:04")
+}
+
+// fmtChain shows a device's audit chain: its state and its head as
+// `syncd audit verify --anchor` takes it.
+func fmtChain(c server.DeviceChain) (state, head string) {
+	if c.Device == "" {
+		return "-", "-"
+	}
+	head = fmt.Sprintf("%d:%s", c.Count, c.Hash)
+	switch c.Flag {
+	case server.ChainWentBack:
+		return fmt.Sprintf("WENT BACK (%s, %s)", c.FlagDetail, fmtWhen(c.FlaggedAt)), head
+	case server.ChainForked:
+		return fmt.Sprintf("FORKED (%s, %s)", c.FlagDetail, fmtWhen(c.FlaggedAt)), head
+	}
+	return "ok", head
 }

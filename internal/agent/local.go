@@ -16,12 +16,14 @@ type Local interface {
 	Enrolment(ctx context.Context) (store.Enrolment, error)
 	// NextPush returns up to max pending changes in outbox order, only of
 	// records whose content key the app has sealed for the server, with
-	// the seals and keys to send along. No changes: nothing to push.
+	// the seals and keys to send along and the head of the laptop's audit
+	// chain (which the server anchors). No changes: nothing to push.
 	NextPush(ctx context.Context, max int) (syncproto.PushRequest, error)
 	// AckPush records the server's answers: applied and duplicate changes
 	// count as pushed, rejected ones are marked with the reason, retry
 	// ones stay pending. Signed cases that are now fully acknowledged are
-	// crypto-shredded in the same step.
+	// crypto-shredded in the same step, and the audit chain position the
+	// server now holds is kept for the next push.
 	AckPush(ctx context.Context, req syncproto.PushRequest, resp syncproto.PushResponse) error
 	// PendingUploads calls fn for each attachment not yet uploaded whose
 	// record key is sealed for the server.

@@ -4,8 +4,10 @@
 // Only established algorithms are used (BSI IT-Grundschutz CON.1):
 // AES-256-GCM for data at rest and for bulk sealing, argon2id (RFC 9106) to
 // derive a key from a clerk's password, RSA-3072 with OAEP/SHA-256 for the
-// one asymmetric operation per case, batch or page, and SHA-256 for content
-// addresses and token hashes. Every random value comes from crypto/rand.
+// one asymmetric operation per case, batch or page, SHA-256 for content
+// addresses and token hashes, and HMAC-SHA256 (under a key HKDF-SHA256
+// derives from the data key, or a random one of the agent's) for the audit
+// chain. Every random value comes from crypto/rand.
 //
 // The keys of a device, from the outside in:
 //

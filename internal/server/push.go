@@ -49,7 +49,7 @@ func validatePush(req *syncproto.PushRequest) error {
 			return badf("change %d: %v", i, err)
 		}
 	}
-	return nil
+	return validateAuditHead(req.Audit)
 }
 
 func validateChange(c *syncproto.Change) error {
@@ -128,6 +128,7 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 			recordIDs = append(recordIDs, ch.RecordID)
 		}
 	}
+	var chainFlag string // the audit chain went back or forked (chain.go)
 	err := s.st.Update(ctx, func(tx Tx) error {
 		now := s.now()
 		seals := make(map[string]bool, len(req.Seals))
@@ -232,10 +233,14 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 				resp.Results[i].Seq = a.seq(r)
 			}
 		}
-		return nil
+		resp.AuditKnown, chainFlag, err = s.checkChain(ctx, tx, dev, req.Audit)
+		return err
 	})
 	if err != nil {
 		return syncproto.PushResponse{}, err
+	}
+	if chainFlag != "" {
+		s.log.Warn("device audit chain did not extend the known head", "tenant", tenant, "device", dev.ID, "finding", chainFlag)
 	}
 	return resp, nil
 }

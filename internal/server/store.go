@@ -66,6 +66,10 @@ type Tx interface {
 	PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error
 	// TouchDevice notes that a device was seen.
 	TouchDevice(ctx context.Context, id string, at time.Time) error
+	// DeviceChain returns the audit chain head a device sent last; ok is
+	// false if it never sent one. PutDeviceChain writes it.
+	DeviceChain(ctx context.Context, device string) (c DeviceChain, ok bool, err error)
+	PutDeviceChain(ctx context.Context, c DeviceChain) error
 }
 
 // Store is the server's database.
@@ -97,6 +101,9 @@ type Store interface {
 	// ErrNotFound if there is none.
 	DeviceByToken(ctx context.Context, tokenHash string) (Device, error)
 	Devices(ctx context.Context, tenant string) ([]Device, error)
+	// DeviceChains returns the audit chain heads of a tenant's devices,
+	// by device id (devices that never sent one are absent).
+	DeviceChains(ctx context.Context, tenant string) (map[string]DeviceChain, error)
 	// Revoke marks a device revoked (once); ErrNotFound for an unknown id.
 	Revoke(ctx context.Context, id string, at time.Time) error
 

@@ -180,7 +180,7 @@ func (ss *Session) AcknowledgeRejected(ctx context.Context, changeID string) err
 			fmtTime(now), ss.clerk.ID, changeID); err != nil {
 			return err
 		}
-		return st.appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
+		return ss.appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
 			Action: "change.rejection_acknowledged", RecordType: recordType, RecordID: recordID})
 	})
 	if err != nil {

@@ -262,7 +262,7 @@ func (ss *Session) applyTx(ctx context.Context, tx *sql.Tx, mp *mutation) (Recor
 				return err
 			}
 		}
-		if err := st.appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
+		if err := ss.appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: st.deviceID, ClerkID: ss.clerk.ID,
 			Action: m.action, RecordType: string(cur.Type), RecordID: m.id}); err != nil {
 			return err
 		}

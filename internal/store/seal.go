@@ -272,7 +272,7 @@ func (ss *Session) DeviceKey(ctx context.Context) (string, error) {
 			metaDevicePub, string(pub), metaDevicePriv, base64.StdEncoding.EncodeToString(wrapped)); err != nil {
 			return err
 		}
-		return ss.st.appendAudit(ctx, tx, AuditEntry{At: ss.st.now(), DeviceID: ss.st.deviceID, ClerkID: ss.clerk.ID,
+		return ss.appendAudit(ctx, tx, AuditEntry{At: ss.st.now(), DeviceID: ss.st.deviceID, ClerkID: ss.clerk.ID,
 			Action: "device.key_created", RecordType: "device", RecordID: ss.st.deviceID})
 	})
 	if err != nil {

@@ -86,6 +86,7 @@ func (s *Store) Setup(ctx context.Context, username, displayName string, passwor
 		return nil, fmt.Errorf("store: setup: %w", err)
 	}
 	clerk := domain.Clerk{ID: domain.NewID(), Username: username, DisplayName: displayName}
+	ss := s.newSession(clerk, dk)
 	err = s.writeTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM clerk`).Scan(&n); err != nil {
@@ -94,12 +95,13 @@ func (s *Store) Setup(ctx context.Context, username, displayName string, passwor
 		if n > 0 {
 			return ErrAlreadySetUp
 		}
-		return s.insertClerk(ctx, tx, clerk, wrapped, "clerk.setup", clerk.ID)
+		return ss.insertClerk(ctx, tx, clerk, wrapped, "clerk.setup")
 	})
 	if err != nil {
+		ss.Lock()
 		return nil, fmt.Errorf("store: setup: %w", err)
 	}
-	return s.newSession(clerk, dk), nil
+	return ss, nil
 }
 
 // MinPassword is the shortest password a clerk may choose, in bytes.
@@ -127,7 +129,10 @@ func (s *Store) wrap(dk crypto.DataKey, password []byte) (string, error) {
 	return string(b), nil
 }
 
-func (s *Store) insertClerk(ctx context.Context, tx *sql.Tx, c domain.Clerk, wrapped, action, actor string) error {
+// insertClerk adds clerk c, whose password wraps the data key as wrapped;
+// the session's clerk is the actor of the audit entry (c itself at setup).
+func (ss *Session) insertClerk(ctx context.Context, tx *sql.Tx, c domain.Clerk, wrapped, action string) error {
+	s := ss.st
 	now := s.now().UTC().Format(time.RFC3339Nano)
 	_, err := tx.ExecContext(ctx, `INSERT INTO clerk(id, username, display_name, wrapped_key, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, c.ID, c.Username, c.DisplayName, wrapped, now, now)
@@ -137,7 +142,7 @@ func (s *Store) insertClerk(ctx context.Context, tx *sql.Tx, c domain.Clerk, wra
 		}
 		return fmt.Errorf("insert clerk: %w", err)
 	}
-	return s.appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: actor,
+	return ss.appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: ss.clerk.ID,
 		Action: action, RecordType: "clerk", RecordID: c.ID})
 }
 
@@ -169,10 +174,12 @@ func (s *Store) Unlock(ctx context.Context, username string, password []byte) (*
 		}
 		return nil, err
 	}
-	if err := s.audit(ctx, c.ID, "session.unlock", "clerk", c.ID); err != nil {
+	ss := s.newSession(c, dk)
+	if err := ss.audit(ctx, "session.unlock", "clerk", c.ID); err != nil {
+		ss.Lock()
 		return nil, fmt.Errorf("store: unlock: %w", err)
 	}
-	return s.newSession(c, dk), nil
+	return ss, nil
 }
 
 func unwrap(wrapped string, password []byte) (crypto.DataKey, error) {
@@ -248,7 +255,7 @@ func (ss *Session) AddClerk(ctx context.Context, username, displayName string, p
 	}
 	c := domain.Clerk{ID: domain.NewID(), Username: username, DisplayName: displayName}
 	if err := ss.st.writeTx(ctx, func(tx *sql.Tx) error {
-		return ss.st.insertClerk(ctx, tx, c, wrapped, "clerk.add", ss.clerk.ID)
+		return ss.insertClerk(ctx, tx, c, wrapped, "clerk.add")
 	}); err != nil {
 		return domain.Clerk{}, fmt.Errorf("store: add clerk: %w", err)
 	}
@@ -288,7 +295,7 @@ func (ss *Session) ChangePassword(ctx context.Context, oldPassword, newPassword 
 		if n, _ := res.RowsAffected(); n != 1 {
 			return fmt.Errorf("store: change password: %w", ErrStale)
 		}
-		return ss.st.appendAudit(ctx, tx, AuditEntry{At: ss.st.now(), DeviceID: ss.st.deviceID,
+		return ss.appendAudit(ctx, tx, AuditEntry{At: ss.st.now(), DeviceID: ss.st.deviceID,
 			ClerkID: ss.clerk.ID, Action: "clerk.password_changed", RecordType: "clerk", RecordID: ss.clerk.ID})
 	})
 }

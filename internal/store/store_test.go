@@ -299,7 +299,7 @@ func TestHLC_MonotonicAcrossRestartAndBackwardsClock(t *testing.T) {
 
 func TestAudit_VerifyNamesFirstBrokenEntry(t *testing.T) {
 	ctx := context.Background()
-	setup := func(t *testing.T) (*store.Store, *sql.DB) {
+	setup := func(t *testing.T) (*store.Session, *sql.DB) {
 		ss, path := newSession(t)
 		for i := 0; i < 5; i++ {
 			if _, err := ss.CreateCase(ctx, sampleCase()); err != nil {
@@ -315,7 +315,7 @@ func TestAudit_VerifyNamesFirstBrokenEntry(t *testing.T) {
 		if _, err := db.Exec(`DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete`); err != nil {
 			t.Fatal(err)
 		}
-		return ss.Store(), db
+		return ss, db
 	}
 	cases := []struct {
 		name   string
@@ -324,18 +324,18 @@ func TestAudit_VerifyNamesFirstBrokenEntry(t *testing.T) {
 	}{
 		{"modified", `UPDATE audit_log SET clerk_id = 'someone-else' WHERE seq = 3`, 3},
 		{"deleted", `DELETE FROM audit_log WHERE seq = 3`, 4},
-		{"inserted", "", 4}, // see forge below
-		{"appended with wrong link", `INSERT INTO audit_log SELECT 7, at, device_id, clerk_id, action, record_type, record_id, prev_hash, hash FROM audit_log WHERE seq = 2`, 7},
+		{"inserted", "", 3}, // see forge below: without the key its MAC cannot hold
+		{"appended with wrong link", `INSERT INTO audit_log SELECT 7, at, device_id, clerk_id, action, record_type, record_id, prev_hash, hash, key_id FROM audit_log WHERE seq = 2`, 7},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, db := setup(t)
+			ss, db := setup(t)
 			if c.tamper == "" {
-				forge(t, s, db)
+				forge(t, ss.Store(), db)
 			} else if _, err := db.Exec(c.tamper); err != nil {
 				t.Fatal(err)
 			}
-			_, err := s.VerifyAudit(ctx)
+			_, err := ss.VerifyAudit(ctx)
 			var br *store.AuditBreak
 			if !errors.As(err, &br) || !errors.Is(err, store.ErrAuditBroken) {
 				t.Fatalf("VerifyAudit = %v, want an AuditBreak", err)
@@ -361,8 +361,8 @@ func TestAudit_VerifyNamesFirstBrokenEntry(t *testing.T) {
 }
 
 // forge inserts an entry after entry 2 with a hash as correct as an
-// attacker with the source code can make it, and renumbers the rest: the
-// entry after the forged one no longer chains.
+// attacker with the source code but without a clerk's password can make
+// it, and renumbers the rest.
 func forge(t *testing.T, s *store.Store, db *sql.DB) {
 	t.Helper()
 	var two store.AuditEntry
@@ -379,8 +379,10 @@ func forge(t *testing.T, s *store.Store, db *sql.DB) {
 		UPDATE audit_log SET seq = seq - 99 WHERE seq >= 103`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec(`INSERT INTO audit_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Seq,
-		f.At.UTC().Format(time.RFC3339Nano), f.DeviceID, f.ClerkID, f.Action, f.RecordType, f.RecordID, f.PrevHash, f.Hash); err != nil {
+	if _, err := db.Exec(`INSERT INTO audit_log(seq, at, device_id, clerk_id, action, record_type, record_id,
+		prev_hash, hash, key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, f.Seq,
+		f.At.UTC().Format(time.RFC3339Nano), f.DeviceID, f.ClerkID, f.Action, f.RecordType, f.RecordID, f.PrevHash, f.Hash,
+		store.AuditKeyDevice); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -87,6 +87,9 @@ func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, e
 		}
 	}
 	sort.Slice(req.Seals, func(i, j int) bool { return req.Seals[i].ID < req.Seals[j].ID })
+	if req.Audit, err = s.pushAuditHead(ctx); err != nil {
+		return req, fmt.Errorf("store: next push: %w", err)
+	}
 	return req, nil
 }
 
@@ -159,7 +162,7 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 				return err
 			}
 		}
-		return nil
+		return s.setAuditKnown(ctx, tx, resp.AuditKnown)
 	})
 	if err != nil {
 		return fmt.Errorf("store: ack push: %w", err)

@@ -130,6 +130,21 @@ type PushRequest struct {
 	Seals   []Seal      `json:"seals,omitempty"`
 	Keys    []RecordKey `json:"keys,omitempty"`
 	Changes []Change    `json:"changes"`
+	Audit   *AuditHead  `json:"audit,omitempty"` // the device's audit chain now
+}
+
+// AuditHead is the head of a device's keyed audit chain, sent with every
+// push. The server keeps each device's last head and flags a chain that
+// went back (fewer entries than it knew) or forked (the entry at the
+// position it knew has another MAC); it never refuses a push for that.
+type AuditHead struct {
+	Count int64  `json:"count"` // entries in the chain (the newest one's seq)
+	Hash  string `json:"hash"`  // the newest entry's MAC, hex
+	// KnownCount is the position the server acknowledged last
+	// (PushResponse.AuditKnown, 0 if none) and KnownHash the device's MAC
+	// at that position now ("" if the chain no longer reaches it).
+	KnownCount int64  `json:"known_count,omitempty"`
+	KnownHash  string `json:"known_hash,omitempty"`
 }
 
 // Result statuses of one pushed change.
@@ -160,6 +175,9 @@ type PushResult struct {
 // PushResponse answers a push, one result per change, in order.
 type PushResponse struct {
 	Results []PushResult `json:"results"`
+	// AuditKnown is the position of the device's audit chain the server
+	// now holds; the device names its MAC there in the next push.
+	AuditKnown int64 `json:"audit_known,omitempty"`
 }
 
 // FieldState is where a field's current value comes from: the change that
