@@ -27,6 +27,13 @@ var (
 		"6408125<2010315D<<<<<<<<<<<<<4",
 		"MUSTERMANN<<ERIKA<<<<<<<<<<<<<",
 	}
+	// A TD1 whose holder's date of birth is unknown: its second line
+	// starts with fillers (ICAO 9303-3 §4.8).
+	td1NoBirthDate = []string{
+		"I<UTOD231458907<<<<<<<<<<<<<<<",
+		"<<<<<<0F1204159UTO<<<<<<<<<<<6",
+		"ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+	}
 	// A French ID card of before 2021 (FR-CNI), built from the published
 	// layout with a fictitious holder (see internal/mrz rules_test.go).
 	// Its first line ends in digits (the issuing office), unlike the first
@@ -126,6 +133,8 @@ func TestDecoder_Framings(t *testing.T) {
 		{"three documents", idreader.FramingPlain, slices.Concat(plain(td1, "\r"), plain(td2, "\r\n"), plain(td3, "\r")), [][]string{td1, td2, td3}},
 		{"auto, every framing", idreader.FramingAuto, slices.Concat(plain(td1, "\r"), stxDoc(td2), rte(td3), stxPerLine(td1), rteTD2, plain(td3, "\r\n")), [][]string{td1, td2, td3, td1, td2, td3}},
 		{"plain, last line unterminated", idreader.FramingPlain, []byte(strings.Join(td3, "\r")), [][]string{td3}},
+		{"plain TD1, unknown date of birth", idreader.FramingPlain, plain(td1NoBirthDate, "\r"), [][]string{td1NoBirthDate}},
+		{"rte TD1, unknown date of birth", idreader.FramingRTE, rte(td1NoBirthDate), [][]string{td1NoBirthDate}},
 		{"plain FR-CNI", idreader.FramingPlain, plain(frcni, "\r"), [][]string{frcni}},
 		{"stx FR-CNI", idreader.FramingSTX, stxDoc(frcni), [][]string{frcni}},
 		{"rte FR-CNI", idreader.FramingRTE, rte(frcni), [][]string{frcni}},

@@ -131,7 +131,8 @@ func Parse(lines []string) (*Result, error) {
 
 // ParseAt reads the lines of one Machine Readable Zone. Two-digit years are
 // resolved against now: a birth date is 20YY unless that lies after now
-// (then 19YY); an expiry date is 20YY unless that is more than 20 years after
+// (then 19YY; for a date of birth known only in part, its first possible
+// day counts); an expiry date is 20YY unless that is more than 20 years after
 // now's year (then 19YY).
 //
 // Surrounding white space on each line and empty lines are ignored. Input
