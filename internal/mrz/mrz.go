@@ -33,9 +33,9 @@
 //     is not in 9303's list, but some states print it for "unspecified": it
 //     is accepted and reported as "X" like "<". Any other character fails
 //     the sex check and Result.Sex is empty.
-//   - FR-CNI (the card of 1995–2021, layout as published by the French
-//     administration and described in "National identity card (France)",
-//     section "Machine-readable zone"): line 1 "IDFRA", surname (25), the
+//   - FR-CNI (the card of 1995–2021; layout as described in the Wikipedia
+//     article "National identity card (France)", section "Machine-readable
+//     zone", and by French document-check services): line 1 "IDFRA", surname (25), the
 //     issuing office (6); line 2 the card number (12: year and month of
 //     issue, department, serial) with its check digit, given names (14),
 //     birth date with its check digit, sex, and a composite check digit over

@@ -214,9 +214,10 @@ func TestParseAt_Sex(t *testing.T) {
 }
 
 // frCNI builds a French ID card of before 2021 from its fields, with its
-// check digits. The layout is the published one ("National identity card
-// (France)", section "Machine-readable zone"; also trustdochub.com, "Contrôler
-// la bande MRZ d'une carte d'identité française"):
+// check digits. The layout is the published one: the Wikipedia article
+// "National identity card (France)", section "Machine-readable zone" (read
+// through its mirror liquisearch.com), and trustdochub.com, "Contrôler la
+// bande MRZ d'une carte d'identité française", on the office field:
 //
 //	line 1: 1–2 "ID", 3–5 "FRA", 6–30 surname, 31–36 department and office
 //	line 2: 1–12 card number (YYMM of issue, department, serial), 13 its
@@ -243,10 +244,11 @@ func TestParseAt_FrenchIDCard(t *testing.T) {
 		want  mrz.Result
 	}{
 		{
-			// Fictitious holder; number 1205 (issued May 2012), department
-			// 930 and office 045 of Seine-Saint-Denis, serial 12345; the
-			// office field as the card writes it since 2017 ("0" + 93,
-			// then the office).
+			// Fictitious holder and card: number 1205 (issued May 2012),
+			// 930 (department 93, service 0), serial 12345; line 1's
+			// office field 093045 in the three-digit department form
+			// trustdochub describes (093, then a post number 045). The
+			// check digits only see characters, so the mix is harmless.
 			name:  "two given names",
 			lines: frCNI("MARTIN", "093045", "120593012345", "ANNE<<MARIE", "690620", "F"),
 			want: mrz.Result{
@@ -257,10 +259,13 @@ func TestParseAt_FrenchIDCard(t *testing.T) {
 			},
 		},
 		{
-			// The specimen card of the 1995 model (Corinne Berthier, born
-			// 6 December 1965, card 880692310285); its check digits 8
-			// and 8 are those printed on the specimen. Line 1's office
-			// field is filled with "<", as on some cards.
+			// Number and birth date as remembered from the specimen
+			// card of the 1995 model (Corinne Berthier, card
+			// 880692310285, born 6 December 1965); their computed
+			// check digits, 8 and 8, agree with it, but its line 1
+			// could not be checked here, so the composite is ours.
+			// The office field is filled with "<", as the Wikipedia
+			// layout says some cards have it.
 			name:  "1995 specimen number and birth date, office left empty",
 			lines: frCNI("BERTHIER", "<<<<<<", "880692310285", "CORINNE", "651206", "F"),
 			want: mrz.Result{
