@@ -17,7 +17,7 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./hardware/idreader:FuzzDecoderRTE ./hardware/idreader:FuzzDecoderAuto \
 	./hardware/sigpad:FuzzDecode ./hardware/sigpad/iso19794:FuzzUnmarshal \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
-	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/merge:FuzzApply
+	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/validate:FuzzPartialDate ./internal/merge:FuzzApply
 
 .PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak reliability run screenshots clean
 

@@ -20,6 +20,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/mrz"
 	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/validate"
 )
 
 // A case's form, generated from the service catalog: one input per field,
@@ -269,8 +270,7 @@ func (k *Kit) caseForm(f *caseFlow) fyne.CanvasObject {
 	showDoc := func() {
 		docInfo.Objects = nil
 		if f.doc != nil {
-			docInfo.Add(widget.NewLabel(k.tf("Ausweis gelesen: %s, Nr. %s, gültig bis %s",
-				docKind(k, f.doc), f.doc.DocumentNumber, germanDate(f.doc.ExpiryDate))))
+			docInfo.Add(widget.NewLabel(k.docSummary(f.doc)))
 		}
 		for _, w := range f.docWarn {
 			docInfo.Add(note(w))
@@ -477,13 +477,23 @@ func optionLabels(fd *catalog.Field, lang string) (labels []string, byLabel, byV
 }
 
 // isoDate turns what a clerk types (TT.MM.JJJJ, also T.M.JJJJ) into
-// YYYY-MM-DD; anything else goes to the validator as typed, which says
-// what is wrong with it.
+// YYYY-MM-DD, and a date of birth with unknown day or month as registration
+// offices write it (00.00.1985, 00.03.1985) into 1985-00-00, 1985-03-00;
+// the catalog decides whether the field takes such a date. Anything else
+// goes to the validator as typed, which says what is wrong with it.
 func isoDate(s string) string {
 	s = strings.TrimSpace(s)
 	for _, layout := range []string{"02.01.2006", "2.1.2006"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.Format("2006-01-02")
+		}
+	}
+	if d, rest, ok := strings.Cut(s, "."); ok {
+		if m, y, ok := strings.Cut(rest, "."); ok && strings.Trim(d, "0") == "" && d != "" && len(d) <= 2 && len(m) <= 2 && len(y) == 4 {
+			iso := y + "-" + strings.Repeat("0", 2-len(m)) + m + "-00"
+			if validate.IsPartialDate(iso) {
+				return iso
+			}
 		}
 	}
 	return s
@@ -612,7 +622,10 @@ func nonEmpty(m map[string]string) map[string]string {
 
 // personFrom is the citizen as the document and the form name them.
 func personFrom(d *mrz.Result, form map[string]string) domain.Person {
-	p := domain.Person{Surname: d.Surname, GivenNames: d.GivenNames, BirthDate: d.BirthDate, Sex: d.Sex,
+	// A date of birth the document gives in part ("1985") is kept as the
+	// form and registration offices write it ("1985-00-00").
+	birth, _ := validate.PartialDateFromISO(d.BirthDate)
+	p := domain.Person{Surname: d.Surname, GivenNames: d.GivenNames, BirthDate: birth, Sex: d.Sex,
 		Nationality: d.Nationality, DocumentType: d.DocumentCode, DocumentNumber: d.DocumentNumber,
 		DocumentExpiry: d.ExpiryDate, IssuingState: d.IssuingState}
 	// The clerk corrects what the MRZ cannot spell (umlauts).
@@ -686,7 +699,7 @@ func (k *Kit) documentWarnings(r *mrz.Result, booked string) []string {
 		names := map[string]string{
 			mrz.CheckDocumentNumber: k.t("Ausweisnummer"), mrz.CheckBirthDate: k.t("Geburtsdatum"),
 			mrz.CheckExpiryDate: k.t("Ablaufdatum"), mrz.CheckPersonalNumber: k.t("persönliche Nummer"),
-			mrz.CheckComposite: k.t("Gesamtprüfziffer"),
+			mrz.CheckComposite: k.t("Gesamtprüfziffer"), mrz.CheckSex: k.t("Geschlecht"),
 		}
 		var failed []string
 		for _, e := range r.Errors {
@@ -703,6 +716,21 @@ func (k *Kit) documentWarnings(r *mrz.Result, booked string) []string {
 		w = append(w, k.tf("Der Ausweis ist abgelaufen (gültig bis %s).", germanDate(r.ExpiryDate)))
 	}
 	return w
+}
+
+// docSummary is the line that says which document was read. A French ID
+// card of before 2021 states no expiry date in its MRZ; a date of birth the
+// document gives only in part is named as such, so that 00.00.1985 on the
+// form is not taken for a typing error.
+func (k *Kit) docSummary(r *mrz.Result) string {
+	s := k.tf("Ausweis gelesen: %s, Nr. %s", docKind(k, r), r.DocumentNumber)
+	if r.ExpiryDate != "" {
+		s = k.tf("Ausweis gelesen: %s, Nr. %s, gültig bis %s", docKind(k, r), r.DocumentNumber, germanDate(r.ExpiryDate))
+	}
+	if d, ok := validate.PartialDateFromISO(r.BirthDate); ok && validate.IsPartialDate(d) {
+		s += " " + k.tf("(Geburtsdatum laut Dokument nur teilweise bekannt: %s)", germanDate(d))
+	}
+	return s
 }
 
 func docKind(k *Kit, r *mrz.Result) string {

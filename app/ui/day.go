@@ -14,6 +14,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/validate"
 )
 
 // The day: today's visit (place, date, both clerks), its appointments as
@@ -407,8 +408,13 @@ func (k *Kit) newVisitForm(ss *store.Session, d dayData) fyne.CanvasObject {
 		form, msg)
 }
 
-// germanDate turns YYYY-MM-DD into TT.MM.JJJJ; anything else stays.
+// germanDate turns YYYY-MM-DD into TT.MM.JJJJ, and a date of birth of which
+// only the year or month is known ("1985-00-00") into 00.00.1985, as
+// registration offices write it; anything else stays.
 func germanDate(iso string) string {
+	if validate.IsPartialDate(iso) {
+		return iso[8:10] + "." + iso[5:7] + "." + iso[0:4]
+	}
 	t, err := time.Parse("2006-01-02", iso)
 	if err != nil {
 		return iso

@@ -5,6 +5,8 @@
 
 package idreader
 
+import "strings"
+
 // assembler collects the lines of one document.
 type assembler struct {
 	lines []string
@@ -30,7 +32,8 @@ func (a *assembler) reset() { a.lines = a.lines[:0] }
 // add takes the next line. It returns the document's lines when line
 // completed one, and what it had to drop on the way.
 //
-// A document is 3 lines of 30 (TD1) or 2 lines of 36 or 44 (TD2, TD3, visas).
+// A document is 3 lines of 30 (TD1) or 2 lines of 36 or 44 (TD2, TD3, visas,
+// the French ID card of before 2021).
 // Where a line was lost, the role of the next one (see role) shows whether it
 // begins a new document or belongs to none.
 func (a *assembler) add(line string) ([]string, []asmError) {
@@ -73,9 +76,14 @@ func (a *assembler) add(line string) ([]string, []asmError) {
 // code, state and name, never a digit; the second holds dates. TD1: the
 // second line starts with the birth date (digits, or "<" if unknown) while
 // the others start with a letter; the third holds the name, never a digit,
-// while the first always has the document number's check digit.
+// while the first always has the document number's check digit. The French
+// ID card of before 2021 (2×36) is the exception: its first line, "IDFRA",
+// the surname and then the issuing office, ends in digits; its second line
+// has digits in the surname's place (the card number, the birth date).
 func role(l string) int {
 	switch {
+	case len(l) == 36 && strings.HasPrefix(l, "IDFRA") && !hasDigit(l[5:30]):
+		return 1
 	case len(l) != 30:
 		if hasDigit(l) {
 			return 2

@@ -27,6 +27,21 @@ var (
 		"6408125<2010315D<<<<<<<<<<<<<4",
 		"MUSTERMANN<<ERIKA<<<<<<<<<<<<<",
 	}
+	// A TD1 whose holder's date of birth is unknown: its second line
+	// starts with fillers (ICAO 9303-3 §4.8).
+	td1NoBirthDate = []string{
+		"I<UTOD231458907<<<<<<<<<<<<<<<",
+		"<<<<<<0F1204159UTO<<<<<<<<<<<6",
+		"ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
+	}
+	// A French ID card of before 2021 (FR-CNI), built from the published
+	// layout with a fictitious holder (see internal/mrz rules_test.go).
+	// Its first line ends in digits (the issuing office), unlike the first
+	// line of any ICAO two-line document.
+	frcni = []string{
+		"IDFRAMARTIN<<<<<<<<<<<<<<<<<<<093045",
+		"1205930123451ANNE<<MARIE<<<6906207F1",
+	}
 )
 
 // rteTD2 is td2 as an RTE block, written out by hand: LEN 95 (0x5f) counts
@@ -118,6 +133,12 @@ func TestDecoder_Framings(t *testing.T) {
 		{"three documents", idreader.FramingPlain, slices.Concat(plain(td1, "\r"), plain(td2, "\r\n"), plain(td3, "\r")), [][]string{td1, td2, td3}},
 		{"auto, every framing", idreader.FramingAuto, slices.Concat(plain(td1, "\r"), stxDoc(td2), rte(td3), stxPerLine(td1), rteTD2, plain(td3, "\r\n")), [][]string{td1, td2, td3, td1, td2, td3}},
 		{"plain, last line unterminated", idreader.FramingPlain, []byte(strings.Join(td3, "\r")), [][]string{td3}},
+		{"plain TD1, unknown date of birth", idreader.FramingPlain, plain(td1NoBirthDate, "\r"), [][]string{td1NoBirthDate}},
+		{"rte TD1, unknown date of birth", idreader.FramingRTE, rte(td1NoBirthDate), [][]string{td1NoBirthDate}},
+		{"plain FR-CNI", idreader.FramingPlain, plain(frcni, "\r"), [][]string{frcni}},
+		{"stx FR-CNI", idreader.FramingSTX, stxDoc(frcni), [][]string{frcni}},
+		{"rte FR-CNI", idreader.FramingRTE, rte(frcni), [][]string{frcni}},
+		{"auto, FR-CNI between others", idreader.FramingAuto, slices.Concat(plain(td2, "\r"), stxPerLine(frcni), rte(frcni), plain(td1, "\r")), [][]string{td2, frcni, frcni, td1}},
 	}
 	for _, tt := range tests {
 		for _, piece := range []int{0, 1, 7} {

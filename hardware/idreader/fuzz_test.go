@@ -43,17 +43,17 @@ func fuzzDecoder(f *testing.F, framing idreader.Framing, seeds ...[]byte) {
 }
 
 func FuzzDecoderPlain(f *testing.F) {
-	fuzzDecoder(f, idreader.FramingPlain, plain(td3, "\r"), plain(td1, "\r\n"), slices.Concat([]byte("\x00#"), plain(td2, "\r")))
+	fuzzDecoder(f, idreader.FramingPlain, plain(td3, "\r"), plain(td1, "\r\n"), slices.Concat([]byte("\x00#"), plain(td2, "\r")), plain(frcni, "\r"))
 }
 
 func FuzzDecoderSTX(f *testing.F) {
-	fuzzDecoder(f, idreader.FramingSTX, stxDoc(td1), stxPerLine(td3), slices.Concat([]byte("\x00#"), stxDoc(td2)))
+	fuzzDecoder(f, idreader.FramingSTX, stxDoc(td1), stxPerLine(td3), slices.Concat([]byte("\x00#"), stxDoc(td2)), stxDoc(frcni))
 }
 
 func FuzzDecoderRTE(f *testing.F) {
-	fuzzDecoder(f, idreader.FramingRTE, rteTD2, rte(td1), rte(td3), slices.Concat([]byte("\x01\x10\x00OU"), rte(td3)))
+	fuzzDecoder(f, idreader.FramingRTE, rteTD2, rte(td1), rte(td3), slices.Concat([]byte("\x01\x10\x00OU"), rte(td3)), rte(frcni))
 }
 
 func FuzzDecoderAuto(f *testing.F) {
-	fuzzDecoder(f, idreader.FramingAuto, slices.Concat(plain(td1, "\r"), stxDoc(td2), rte(td3)), rteTD2)
+	fuzzDecoder(f, idreader.FramingAuto, slices.Concat(plain(td1, "\r"), stxDoc(td2), rte(td3)), rteTD2, slices.Concat(plain(frcni, "\r"), rte(td2)))
 }

@@ -357,6 +357,9 @@ func (b *builder) field(fd fieldDef) *Field {
 			continue
 		}
 		f.rules = append(f.rules, r)
+		if partial, _ := vd.Params["partial"].(bool); vd.Name == "date" && partial {
+			f.partialDate = true
+		}
 		if v.Normalize != nil {
 			f.normalize = append(f.normalize, v.Normalize)
 		}

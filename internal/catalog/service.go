@@ -36,7 +36,7 @@ type FieldType string
 const (
 	TypeText        FieldType = "text"        // one line, at most MaxText characters
 	TypeTextarea    FieldType = "textarea"    // several lines, at most MaxTextarea characters
-	TypeDate        FieldType = "date"        // "YYYY-MM-DD"
+	TypeDate        FieldType = "date"        // "YYYY-MM-DD"; a partial date of birth "YYYY-00-00" or "YYYY-MM-00"
 	TypeNumber      FieldType = "number"      // a decimal number, "2,5" or "2.5"
 	TypeBool        FieldType = "bool"        // "true" or "false"; empty counts as "false"
 	TypeSelect      FieldType = "select"      // one option value
@@ -101,7 +101,17 @@ type Field struct {
 
 	rules     []validate.Rule
 	normalize []func(string) string
+	// partialDate: a date validator with "partial": true accepts a date
+	// of birth of which the document gives only the year, or the year
+	// and month ("1985-00-00", "1985-03-00": 00.00.1985, 00.03.1985).
+	partialDate bool
 }
+
+// AcceptsPartialDate reports whether a date field takes a date of birth
+// whose day, or day and month, are unknown, as registration offices write
+// it: "1985-00-00" for 00.00.1985. Its date validator says so with
+// "partial": true.
+func (f *Field) AcceptsPartialDate() bool { return f.partialDate }
 
 // Option is one choice of a select or multiselect field.
 type Option struct {
@@ -297,6 +307,10 @@ func (f *Field) checkType(v string) error {
 	case TypeTextarea:
 		return validate.Paragraph(v, MaxTextarea)
 	case TypeDate:
+		if f.partialDate {
+			_, _, err := validate.ParsePartialDate(v)
+			return err
+		}
 		return validate.Date(v)
 	case TypeNumber:
 		return validate.Number(v)
@@ -412,7 +426,9 @@ func sourceFits(source string, t FieldType) bool {
 // (keys as the MRZ reader names them: "surname", "birth_date", …) to the
 // fields of this service that name them as source. Values that would not
 // fit the field are left out: a date that is not one, a code no option
-// stands for (a German ID card states no sex: its "X" fills nothing).
+// stands for (a German ID card states no sex: its "X" fills nothing). A date
+// of birth the document gives in part ("1985", "1985-03") fills a field that
+// accepts partial dates as "1985-00-00", "1985-03-00", and no other.
 func (s *Service) Prefill(mrzFields map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, f := range s.fields {
@@ -427,7 +443,11 @@ func (s *Service) Prefill(mrzFields map[string]string) map[string]string {
 		switch f.Type {
 		case TypeDate:
 			if validate.Date(v) != nil {
-				continue
+				p, ok := validate.PartialDateFromISO(v)
+				if !ok || !f.partialDate {
+					continue
+				}
+				v = p
 			}
 		case TypeSelect:
 			o := f.optionForSource(v)

@@ -107,7 +107,7 @@ type Person struct {
 	Surname        string
 	GivenNames     string
 	BirthName      string
-	BirthDate      string // YYYY-MM-DD
+	BirthDate      string // YYYY-MM-DD; YYYY-00-00 or YYYY-MM-00 where the document gives only part of it
 	BirthPlace     string
 	Sex            string // F, M, X
 	Nationality    string // ICAO code, "D" for Germany

@@ -184,6 +184,7 @@ func init() {
 				"not_future": ParamBool, "not_past": ParamBool,
 				"min_age": ParamInt, "max_age": ParamInt,
 				"not_before": ParamField, "not_after": ParamField,
+				"partial": ParamBool,
 			},
 			build: buildDate,
 		},
@@ -205,6 +206,7 @@ func buildDate(p Params) (Rule, error) {
 	r.MinAge, r.MaxAge = int(minAge), int(maxAge)
 	r.NotBefore, _ = p["not_before"].(string)
 	r.NotAfter, _ = p["not_after"].(string)
+	r.Partial, _ = p["partial"].(bool)
 	switch {
 	case r.NotFuture && r.NotPast:
 		return nil, fmt.Errorf("not_future and not_past together leave only today: %w", ErrParamValue)

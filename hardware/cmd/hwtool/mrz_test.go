@@ -107,3 +107,56 @@ func TestMRZ_NotMRZ(t *testing.T) {
 		}
 	}
 }
+
+// The documents of issue 17 in every framing: a French ID card of before 2021
+// (2×36, told from a TD2 by its layout), a passport whose holder's birthday
+// is unknown, and a TD1 whose long number has no closing filler.
+func TestMRZ_Issue17Documents(t *testing.T) {
+	docs := []struct {
+		name  string
+		lines []string
+		code  int
+		want  map[string]any
+	}{
+		{
+			// Built from the published FR-CNI layout, fictitious holder
+			// (see internal/mrz rules_test.go).
+			name:  "FR-CNI",
+			lines: []string{"IDFRAMARTIN<<<<<<<<<<<<<<<<<<<093045", "1205930123451ANNE<<MARIE<<<6906207F1"},
+			want: map[string]any{"format": "FR-CNI", "surname": "MARTIN", "given_names": "ANNE MARIE",
+				"document_number": "120593012345", "birth_date": "1969-06-20", "sex": "F", "valid": true},
+		},
+		{
+			// The ICAO TD3 specimen with birth date 85<<<< (check digit 1).
+			name:  "year of birth only",
+			lines: []string{"P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", "L898902C36UTO85<<<<1F1204159ZE184226B<<<<<12"},
+			want:  map[string]any{"format": "TD3", "birth_date": "1985", "valid": true},
+		},
+		{
+			name: "long number without closing filler",
+			lines: []string{"IDNLD4K8EZA3BI<BWU9ZSOKTR8IFE5", "7408122F1204159UTO<<<<<<<<<<<8",
+				"ERIKSSON<<ANNA<MARIA<<<<<<<<<<"},
+			code: 1,
+			want: map[string]any{"format": "TD1", "errors": []any{"document_number"}, "valid": false},
+		},
+	}
+	for _, d := range docs {
+		for _, f := range mrzsim.Framings {
+			t.Run(d.name+"/"+string(f), func(t *testing.T) {
+				code, stdout, stderr := runHwtool(t, string(mrzsim.Encode(f, d.lines)), "mrz")
+				if code != d.code {
+					t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, d.code, stdout, stderr)
+				}
+				var got map[string]any
+				if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+					t.Fatal(err)
+				}
+				for k, want := range d.want {
+					if !reflect.DeepEqual(got[k], want) {
+						t.Errorf("%s = %v, want %v", k, got[k], want)
+					}
+				}
+			})
+		}
+	}
+}
