@@ -143,8 +143,13 @@ func (s *Store) agentAuditKey(ctx context.Context, tx *sql.Tx) (auditKey, error)
 		if err != nil {
 			return auditKey{}, fmt.Errorf("audit: agent key: %w", err)
 		}
+		// Kept like the device token: under DPAPI on Windows.
+		stored, err := crypto.ProtectLocal(string(k[:]))
+		if err != nil {
+			return auditKey{}, fmt.Errorf("audit: agent key: %w", err)
+		}
 		if _, err := s.txExec(ctx, tx, `INSERT INTO audit_key(id, mac_key, created_at) VALUES (?, ?, ?)`,
-			AuditKeyAgent, k[:], fmtTime(s.now())); err != nil {
+			AuditKeyAgent, []byte(stored), fmtTime(s.now())); err != nil {
 			return auditKey{}, fmt.Errorf("audit: store agent key: %w", err)
 		}
 		return auditKey{id: AuditKeyAgent, key: k}, nil
@@ -155,8 +160,13 @@ func (s *Store) agentAuditKey(ctx context.Context, tx *sql.Tx) (auditKey, error)
 	return keyFromBytes(AuditKeyAgent, b)
 }
 
-func keyFromBytes(id string, b []byte) (auditKey, error) {
+func keyFromBytes(id string, stored []byte) (auditKey, error) {
 	k := auditKey{id: id}
+	raw, err := crypto.UnprotectLocal(string(stored))
+	if err != nil {
+		return k, fmt.Errorf("audit key %s: %w", id, err)
+	}
+	b := []byte(raw)
 	if len(b) != len(k.key) {
 		return auditKey{}, fmt.Errorf("audit: %s key has %d bytes", id, len(b))
 	}
