@@ -98,7 +98,9 @@ func (ss *Session) SetCaseStatus(ctx context.Context, id string, baseVersion int
 }
 
 // PutAttachment stores content for a record, encrypted under the record's
-// key and addressed by its SHA-256, and points the record's field
+// key and addressed by the record and the content's SHA-256 (another
+// record with the same bytes keeps its own copy, under its own key), and
+// points the record's field
 // "attachment.<kind>" at it, in one transaction (so the change that
 // references the attachment is in the outbox exactly when the attachment
 // is). A signed case takes no new attachments.
@@ -119,7 +121,7 @@ func (ss *Session) PutAttachment(ctx context.Context, recordID string, baseVersi
 				return fmt.Errorf("encrypt attachment: %w", err)
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO attachment(sha256, record_id, kind, media_type, size, data, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO NOTHING`,
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(record_id, sha256) DO NOTHING`,
 				a.SHA256, recordID, string(kind), a.MediaType, a.Size, enc, fmtTime(a.CreatedAt))
 			if err != nil {
 				return fmt.Errorf("insert attachment: %w", err)
@@ -132,11 +134,12 @@ func (ss *Session) PutAttachment(ctx context.Context, recordID string, baseVersi
 	return a, r.Version, nil
 }
 
-// Attachment returns an attachment's content, checked against its address.
-func (ss *Session) Attachment(ctx context.Context, sha string) ([]byte, error) {
-	var recordID string
+// Attachment returns the content of a record's attachment, checked against
+// its address.
+func (ss *Session) Attachment(ctx context.Context, recordID, sha string) ([]byte, error) {
 	var enc []byte
-	err := ss.st.r.QueryRowContext(ctx, `SELECT record_id, data FROM attachment WHERE sha256 = ?`, sha).Scan(&recordID, &enc)
+	err := ss.st.r.QueryRowContext(ctx, `SELECT data FROM attachment WHERE record_id = ? AND sha256 = ?`,
+		recordID, sha).Scan(&enc)
 	if err != nil {
 		if err == sql.ErrNoRows {
 			return nil, fmt.Errorf("store: attachment %s: %w", sha, ErrNotFound)
