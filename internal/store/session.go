@@ -170,7 +170,11 @@ func (s *Store) Unlock(ctx context.Context, username string, password []byte) (*
 	if err := s.audit(ctx, c.ID, "session.unlock", "clerk", c.ID); err != nil {
 		return nil, fmt.Errorf("store: unlock: %w", err)
 	}
-	return s.newSession(c, dk), nil
+	ss := s.newSession(c, dk)
+	// Best effort, and no reason to keep a clerk out: what fails here is
+	// tried again at the next unlock.
+	_, _ = ss.copySharedAttachments(ctx)
+	return ss, nil
 }
 
 func unwrap(wrapped string, password []byte) (crypto.DataKey, error) {

@@ -738,3 +738,62 @@ func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
 		t.Fatalf("second case's attachment after the upgrade: %q, %v", got, err)
 	}
 }
+
+// A case that, from before schema 5, points at another case's copy of the
+// same bytes gets its own copy at the next unlock, while the other's still
+// opens; with no copy left that opens, unlocking still works.
+func TestUnlock_CopiesAttachmentSharedFromBeforeSchema5(t *testing.T) {
+	ctx := context.Background()
+	ss, path := newSession(t)
+	png := []byte("\x89PNG\r\n\x1a\n…a replayed signature…")
+	sha := crypto.SHA256Hex(png)
+	var ids []string
+	for range 3 {
+		c, err := ss.CreateCase(ctx, sampleCase())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ss.PutAttachment(ctx, c.ID, store.AnyVersion, domain.AttachmentSignaturePNG, png); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	// What schema 4 left: one copy, of the first case, for all three.
+	db := rawDB(t, path)
+	if _, err := db.Exec(`DELETE FROM attachment WHERE record_id <> ?`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	ss.Lock()
+	ss, err := ss.Store().Unlock(ctx, clerkName, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if got, err := ss.Attachment(ctx, id, sha); err != nil || !bytes.Equal(got, png) {
+			t.Errorf("case %s after unlock: %q, %v", id, got, err)
+		}
+	}
+	a, _ := ss.Store().UploadData(ctx, ids[0], sha)
+	b, _ := ss.Store().UploadData(ctx, ids[1], sha)
+	if bytes.Equal(a, b) {
+		t.Error("the copy is sealed under the first case's key")
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_log WHERE action = 'attachment.copied'`); n != 2 {
+		t.Errorf("%d copies audited, want 2", n)
+	}
+
+	// No copy left that opens: nothing to copy, and the clerk gets in.
+	if _, err := db.Exec(`DELETE FROM attachment WHERE record_id <> ?`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE attachment SET data = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	ss.Lock()
+	if ss, err = ss.Store().Unlock(ctx, clerkName, []byte(password)); err != nil {
+		t.Fatalf("unlock with nothing to copy from: %v", err)
+	}
+	if _, err := ss.Attachment(ctx, ids[1], sha); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("case without a copy: %v, want ErrNotFound", err)
+	}
+}
