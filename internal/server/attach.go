@@ -334,3 +334,89 @@ func (s *Server) OpenAttachment(ctx context.Context, ref AttachmentRef) ([]byte,
 	}
 	return plain, nil
 }
+
+// metaAttachmentsToCopy marks a database whose uploads were keyed by
+// SHA-256 alone (set by migration 0002): copySharedAttachments runs once.
+const metaAttachmentsToCopy = "attachments_to_copy"
+
+// copySharedAttachments gives every record that references bytes it has
+// no upload of, because under the first schema another record's upload of
+// the same bytes was taken for it, its own upload: the donor's bytes
+// opened with the donor's key and sealed under the record's own. Run once
+// after migration 0002; a record that cannot be copied (no key, a donor
+// that does not open) is logged and left. A database error leaves the
+// mark, so the next start tries again.
+func (s *Server) copySharedAttachments(ctx context.Context) error {
+	mark, err := s.st.Meta(ctx, metaAttachmentsToCopy)
+	if err != nil || mark == "" {
+		return err
+	}
+	copied, left := 0, 0
+	err = s.st.SharedAttachments(ctx, func(missing, donor AttachmentRef) error {
+		err := s.copyAttachment(ctx, missing, donor)
+		if errors.Is(err, errNoCopy) {
+			left++
+			s.log.Warn("attachment not copied for its record", "tenant", missing.Tenant, "record", missing.RecordID,
+				"sha256", missing.SHA256, "from_record", donor.RecordID, "err", err)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		copied++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("server: copy shared attachments: %w", err)
+	}
+	if copied+left > 0 {
+		s.log.Info("attachments shared between records copied for each", "copied", copied, "left", left)
+	}
+	return s.st.Update(ctx, func(tx Tx) error { return tx.SetMeta(ctx, metaAttachmentsToCopy, "") })
+}
+
+// errNoCopy: this record's attachment cannot be made from the donor.
+var errNoCopy = errors.New("no copy possible")
+
+// copyAttachment stores donor's bytes, sealed under missing's record key,
+// as missing's complete upload.
+func (s *Server) copyAttachment(ctx context.Context, missing, donor AttachmentRef) error {
+	plain, err := s.OpenAttachment(ctx, donor)
+	if err != nil {
+		return fmt.Errorf("%w: open %s: %w", errNoCopy, donor, err)
+	}
+	k, ok, err := s.st.RecordKey(ctx, missing.Tenant, missing.RecordID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%w: record has no key", errNoCopy)
+	}
+	ck, err := s.contentKey(ctx, s.st, k)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errNoCopy, err)
+	}
+	defer ck.Zero()
+	sealed, err := crypto.SealValue(ck, plain, attachmentAAD(missing.SHA256))
+	clear(plain)
+	if err != nil {
+		return fmt.Errorf("seal %s: %w", missing, err)
+	}
+	sum := sha256.Sum256(sealed)
+	a := Attachment{AttachmentRef: missing, Length: int64(len(sealed)), SealedSHA256: hex.EncodeToString(sum[:]),
+		CreatedAt: s.now()}
+	if err := s.st.StartAttachment(ctx, a); err != nil {
+		return err
+	}
+	for off := int64(0); off < a.Length; {
+		next, err := s.st.AppendAttachment(ctx, missing, off, sealed[off:min(off+uploadPiece, a.Length)])
+		if errors.Is(err, ErrOffset) {
+			return fmt.Errorf("%w: an upload of it is under way", errNoCopy)
+		}
+		if err != nil {
+			return err
+		}
+		off = next
+	}
+	return s.st.CompleteAttachment(ctx, missing, s.now())
+}

@@ -331,3 +331,63 @@ func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
 		t.Errorf("the first record's upload under the second record: %v", err)
 	}
 }
+
+// A record whose change was accepted, under the first schema, on the
+// strength of another record's upload of the same bytes gets its own
+// upload, sealed under its own key, at the first start after the upgrade.
+func TestOpen_CopiesAttachmentSharedUnderTheFirstSchema(t *testing.T) {
+	k := startKit(t)
+	a := k.enrol("a", tenantA, 2)
+	c1, k1 := a.create(domain.TypeCase, domain.Fields{"service_id": "anmeldung", "status": "draft"})
+	c2, k2 := a.create(domain.TypeCase, domain.Fields{"service_id": "anmeldung", "status": "draft"})
+	wantStatus(t, a.push([]syncproto.RecordKey{k1, k2}, c1, c2), syncproto.StatusApplied, syncproto.StatusApplied)
+	plain := []byte("\x89PNG one signature")
+	sha := sha256hex(plain)
+	for _, id := range []string{c1.RecordID, c2.RecordID} {
+		b, err := crypto.SealValue(a.keys[id], plain, []byte("attachment:"+sha))
+		if err != nil {
+			t.Fatal(err)
+		}
+		upload(t, a, sha, id, b, sha256hex(b))
+	}
+	wantStatus(t, a.push(nil,
+		a.change("update", domain.TypeCase, c1.RecordID, 1, nil, domain.Fields{"attachment.signature_png": sha}),
+		a.change("update", domain.TypeCase, c2.RecordID, 1, nil, domain.Fields{"attachment.signature_png": sha})),
+		syncproto.StatusApplied, syncproto.StatusApplied)
+
+	// What the first schema left: the second record has no upload, and
+	// the database is marked by migration 0002.
+	db, err := sql.Open("sqlite", dsn(filepath.Join(k.dir, "central.db"), false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DELETE FROM attachment_piece WHERE record_id = ?`, `DELETE FROM attachment WHERE record_id = ?`} {
+		if _, err := db.Exec(q, c2.RecordID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`UPDATE meta SET value = '1' WHERE key = 'attachments_to_copy'`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ref2 := AttachmentRef{Tenant: tenantA, RecordID: c2.RecordID, SHA256: sha}
+	if _, err := k.srv.OpenAttachment(k.ctx, ref2); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("before the restart: %v", err)
+	}
+
+	k.ts.Close()
+	k.srv.Close()
+	k.open()
+	got, err := k.srv.OpenAttachment(k.ctx, ref2)
+	if err != nil || !bytes.Equal(got, plain) {
+		t.Fatalf("second record's attachment after the restart: %q, %v", got, err)
+	}
+	st, sealed2, _ := k.do("GET", attPath(a, c2.RecordID, sha), a.token, nil, nil)
+	_, sealed1, _ := k.do("GET", attPath(a, c1.RecordID, sha), a.token, nil, nil)
+	if st != http.StatusOK || bytes.Equal(sealed1, sealed2) {
+		t.Errorf("GET of the copy: %d, same sealed bytes as the first record's: %v", st, bytes.Equal(sealed1, sealed2))
+	}
+	if mark, _ := k.srv.st.Meta(k.ctx, metaAttachmentsToCopy); mark != "" {
+		t.Errorf("mark %q left after the copy", mark)
+	}
+}

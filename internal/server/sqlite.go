@@ -814,6 +814,42 @@ func (s *sqliteStore) DiscardAttachment(ctx context.Context, ref AttachmentRef) 
 	})
 }
 
+func (s *sqliteStore) SharedAttachments(ctx context.Context, fn func(missing, donor AttachmentRef) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT tenant, id, sha, donor FROM (
+		SELECT r.tenant, r.id, json_extract(f.value, '$.val') AS sha,
+			(SELECT a.record_id FROM attachment a WHERE a.tenant = r.tenant AND a.sha256 = json_extract(f.value, '$.val')
+				AND a.complete ORDER BY a.created_at LIMIT 1) AS donor
+		FROM record r, json_each(r.state, '$.fields') f
+		WHERE r.type = 'case' AND f.key LIKE 'attachment.%' AND coalesce(json_extract(f.value, '$.val'), '') <> ''
+		AND NOT EXISTS (SELECT 1 FROM attachment a WHERE a.tenant = r.tenant AND a.record_id = r.id
+			AND a.sha256 = json_extract(f.value, '$.val'))
+	) WHERE donor IS NOT NULL ORDER BY tenant, id`)
+	if err != nil {
+		return fmt.Errorf("shared attachments: %w", err)
+	}
+	type pair struct{ missing, donor AttachmentRef }
+	var ps []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.missing.Tenant, &p.missing.RecordID, &p.missing.SHA256, &p.donor.RecordID); err != nil {
+			rows.Close()
+			return fmt.Errorf("shared attachments: %w", err)
+		}
+		p.donor.Tenant, p.donor.SHA256 = p.missing.Tenant, p.missing.SHA256
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("shared attachments: %w", err)
+	}
+	for _, p := range ps {
+		if err := fn(p.missing, p.donor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AttachmentData reads the pieces one at a time, each in its own query, so
 // that no read transaction stays open while fn writes to the network.
 func (s *sqliteStore) AttachmentData(ctx context.Context, ref AttachmentRef, fn func([]byte) error) error {

@@ -125,6 +125,11 @@ type Store interface {
 	DiscardAttachment(ctx context.Context, ref AttachmentRef) error
 	// AttachmentData calls fn with an upload's bytes, piece by piece.
 	AttachmentData(ctx context.Context, ref AttachmentRef, fn func([]byte) error) error
+	// SharedAttachments calls fn for each record whose state references
+	// (in an "attachment.*" field) bytes it has no upload of while another
+	// record of its tenant has a complete upload of them, the donor: what
+	// the first schema, which keyed uploads by SHA-256 alone, left.
+	SharedAttachments(ctx context.Context, fn func(missing, donor AttachmentRef) error) error
 }
 
 // Tenant is one town (or other body) served by the server.

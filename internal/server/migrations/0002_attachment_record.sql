@@ -35,3 +35,10 @@ DROP TABLE attachment_piece;
 DROP TABLE attachment;
 ALTER TABLE attachment_new RENAME TO attachment;
 ALTER TABLE attachment_piece_new RENAME TO attachment_piece;
+
+-- A record whose change was accepted on the strength of another record's
+-- upload of the same bytes has no upload of its own. Copying one needs the
+-- keys, so the server does it once at its next start (Server.Open), then
+-- clears this mark.
+INSERT INTO meta(key, value) VALUES ('attachments_to_copy', '1')
+	ON CONFLICT(key) DO UPDATE SET value = excluded.value;
