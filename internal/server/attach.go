@@ -4,9 +4,10 @@ package server
 // tells the offset, PATCH appends at it, GET returns a complete
 // attachment. An attachment is addressed by its record and the SHA-256 of
 // its plain bytes: two records with the same bytes have one upload each,
-// sealed under each record's own key. The body of a PATCH is stored piece by piece, each piece in
-// its own small transaction, so that a connection cut mid-upload keeps
-// what arrived and the next PATCH continues from there.
+// sealed under each record's own key. The body of a PATCH is stored piece
+// by piece, each piece in its own small transaction, so that a connection
+// cut mid-upload keeps what arrived and the next PATCH continues from
+// there.
 
 import (
 	"context"
