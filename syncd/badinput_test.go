@@ -290,7 +290,7 @@ func TestBadInput_TokenAfterRevocation(t *testing.T) {
 	for _, tc := range []struct{ method, path string }{
 		{http.MethodGet, pull},
 		{http.MethodPost, "/v1/tenants/musterstadt/push"},
-		{http.MethodHead, "/v1/tenants/musterstadt/attachments/" + strings.Repeat("a", 64)},
+		{http.MethodHead, syncproto.AttachmentPath("musterstadt", domain.NewID(), strings.Repeat("a", 64))},
 	} {
 		var rb io.Reader
 		if tc.method == http.MethodPost {

@@ -108,11 +108,11 @@ func TestSync_InterruptedUploadContinues(t *testing.T) {
 	}
 	e := b.enrolment()
 	cl, _ := agent.NewClient(agent.ClientConfig{BaseURL: e.ServerURL, Token: e.Token})
-	sealed, err := cl.DownloadAttachment(k.ctx, e.Tenant, sha)
+	sealed, err := cl.DownloadAttachment(k.ctx, e.Tenant, c.ID, sha)
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, _ := a.st.UploadData(k.ctx, sha)
+	local, _ := a.st.UploadData(k.ctx, c.ID, sha)
 	if !bytes.Equal(sealed, local) {
 		t.Errorf("server holds %d bytes, laptop sealed %d", len(sealed), len(local))
 	}

@@ -272,10 +272,14 @@ func TestWholeCase(t *testing.T) {
 	defer cl.Close()
 	for _, kind := range []domain.AttachmentKind{domain.AttachmentSignaturePNG, domain.AttachmentPadRaw, domain.AttachmentISO19794} {
 		sha := rv.Fields[domain.AttachmentPrefix+string(kind)]
-		if b, err := cl.DownloadAttachment(h.ctx, tenant, sha); sha == "" || err != nil || len(b) == 0 {
+		if b, err := cl.DownloadAttachment(h.ctx, tenant, c.ID, sha); sha == "" || err != nil || len(b) == 0 {
 			t.Errorf("attachment %s at the town hall: %q, %d bytes, %v", kind, sha, len(b), err)
 		}
-		if _, err := ss.Attachment(h.ctx, sha); !errors.Is(err, store.ErrShredded) {
+		ref := server.AttachmentRef{Tenant: tenant, RecordID: c.ID, SHA256: sha}
+		if b, err := h.srv.OpenAttachment(h.ctx, ref); err != nil || len(b) == 0 {
+			t.Errorf("attachment %s does not open at the town hall: %d bytes, %v", kind, len(b), err)
+		}
+		if _, err := ss.Attachment(h.ctx, c.ID, sha); !errors.Is(err, store.ErrShredded) {
 			t.Errorf("attachment %s still readable on the laptop: %v", kind, err)
 		}
 	}

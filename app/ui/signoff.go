@@ -51,7 +51,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 			if err != nil {
 				return err
 			}
-			png, err = ss.Attachment(ctx, r.Fields[domain.AttachmentPrefix+string(domain.AttachmentSignaturePNG)])
+			png, err = ss.Attachment(ctx, r.ID, r.Fields[domain.AttachmentPrefix+string(domain.AttachmentSignaturePNG)])
 			return err
 		}, func(err error) {
 			if err != nil {

@@ -403,14 +403,16 @@ func (c *Client) Pull(ctx context.Context, tenant string, after int64, limit int
 // (retried like every request, with backoff) and after a 409 the client
 // asks the server's offset again and goes on from there. So a 5 MB upload
 // cut at 4 MB sends only the last MB again, in this call or, if it gave
-// up, in the next. sha is the attachment's address, recordID its record.
-func (c *Client) UploadAttachment(ctx context.Context, tenant, sha, recordID string, data []byte) error {
+// up, in the next. recordID is the attachment's record and sha the SHA-256
+// of its plain bytes: the two address it (another record's attachment with
+// the same bytes is another upload).
+func (c *Client) UploadAttachment(ctx context.Context, tenant, recordID, sha string, data []byte) error {
 	if len(data) > syncproto.MaxAttachmentBytes {
 		return fmt.Errorf("agent: upload %s: %d bytes: %w", sha, len(data), ErrTooLarge)
 	}
 	sum := sha256.Sum256(data)
 	sealed := hex.EncodeToString(sum[:])
-	path := tenantPath(tenant, "attachments/"+url.PathEscape(sha))
+	path := syncproto.AttachmentPath(tenant, recordID, sha)
 	size := int64(len(data))
 	off, err := c.uploadOffset(ctx, path)
 	if err != nil {
@@ -525,11 +527,11 @@ func (c *Client) patch(ctx context.Context, path string, off, size int64, sealed
 	return off + int64(len(chunk)), nil
 }
 
-// DownloadAttachment fetches an attachment's sealed bytes.
-func (c *Client) DownloadAttachment(ctx context.Context, tenant, sha string) ([]byte, error) {
+// DownloadAttachment fetches the sealed bytes of a record's attachment.
+func (c *Client) DownloadAttachment(ctx context.Context, tenant, recordID, sha string) ([]byte, error) {
 	resp, err := c.r.R().SetContext(ctx).
 		SetResponseBodyLimit(syncproto.MaxAttachmentBytes).
-		Get(tenantPath(tenant, "attachments/"+url.PathEscape(sha)))
+		Get(syncproto.AttachmentPath(tenant, recordID, sha))
 	if err := check("download "+sha, resp, err); err != nil {
 		return nil, err
 	}

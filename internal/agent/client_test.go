@@ -305,12 +305,12 @@ func TestClient_UploadResumesAfterCutConnection(t *testing.T) {
 	f.set(func(f *fakeServer) { f.cutUploadAt = cut })
 	data := sealedBytes(size)
 	c := newClient(t, f.URL())
-	if err := c.UploadAttachment(context.Background(), testTenant, "sha-a", "rec-a", data); err != nil {
+	if err := c.UploadAttachment(context.Background(), testTenant, "rec-a", "sha-a", data); err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	u := f.uploads["sha-a"]
+	u := f.uploads["rec-a/sha-a"]
 	if u == nil || !u.complete || !bytes.Equal(u.data, data) {
 		t.Fatalf("server holds an incomplete or wrong upload")
 	}
@@ -335,14 +335,14 @@ func TestClient_UploadResumesInTheNextAttempt(t *testing.T) {
 	f.set(func(f *fakeServer) { f.cutUploadAt = cut })
 	data := sealedBytes(size)
 	c := newClient(t, f.URL(), func(c *agent.ClientConfig) { c.RetryCount = -1 })
-	err := c.UploadAttachment(context.Background(), testTenant, "sha-b", "rec-b", data)
+	err := c.UploadAttachment(context.Background(), testTenant, "rec-b", "sha-b", data)
 	if !agent.IsNetwork(err) {
 		t.Fatalf("first attempt: %v, want it to end with the cut", err)
 	}
 	f.mu.Lock()
 	f.patchOffs = nil
 	f.mu.Unlock()
-	if err := c.UploadAttachment(context.Background(), testTenant, "sha-b", "rec-b", data); err != nil {
+	if err := c.UploadAttachment(context.Background(), testTenant, "rec-b", "sha-b", data); err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
@@ -350,7 +350,7 @@ func TestClient_UploadResumesInTheNextAttempt(t *testing.T) {
 	if len(f.patchOffs) == 0 || f.patchOffs[0] != cut {
 		t.Errorf("second attempt's PATCHes at %v, want it to start at %d", f.patchOffs, cut)
 	}
-	if u := f.uploads["sha-b"]; u == nil || !u.complete || !bytes.Equal(u.data, data) {
+	if u := f.uploads["rec-b/sha-b"]; u == nil || !u.complete || !bytes.Equal(u.data, data) {
 		t.Errorf("upload incomplete")
 	}
 }
@@ -360,12 +360,12 @@ func TestClient_UploadRetriesServerErrorsFromTheServersOffset(t *testing.T) {
 	f.set(func(f *fakeServer) { f.fail["patch"] = []int{503, 429} })
 	c := newClient(t, f.URL())
 	data := sealedBytes(2_500_000)
-	if err := c.UploadAttachment(context.Background(), testTenant, "sha-d", "rec-d", data); err != nil {
+	if err := c.UploadAttachment(context.Background(), testTenant, "rec-d", "sha-d", data); err != nil {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if u := f.uploads["sha-d"]; u == nil || !u.complete || f.conflicts != 0 || f.hits["patch"] != 5 {
+	if u := f.uploads["rec-d/sha-d"]; u == nil || !u.complete || f.conflicts != 0 || f.hits["patch"] != 5 {
 		t.Errorf("%d PATCHes, %d conflicts: want 2 refused and 3 chunks", f.hits["patch"], f.conflicts)
 	}
 }
@@ -375,7 +375,7 @@ func TestClient_UploadOfWhatTheServerHasSendsNothing(t *testing.T) {
 	c := newClient(t, f.URL())
 	data := sealedBytes(1000)
 	for range 2 {
-		if err := c.UploadAttachment(context.Background(), testTenant, "sha-c", "rec-c", data); err != nil {
+		if err := c.UploadAttachment(context.Background(), testTenant, "rec-c", "sha-c", data); err != nil {
 			t.Fatal(err)
 		}
 	}

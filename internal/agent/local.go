@@ -28,10 +28,11 @@ type Local interface {
 	// PendingUploads calls fn for each attachment not yet uploaded whose
 	// record key is sealed for the server.
 	PendingUploads(ctx context.Context, fn func(store.Upload) error) error
-	// UploadData returns an attachment's sealed bytes.
-	UploadData(ctx context.Context, sha string) ([]byte, error)
-	// MarkUploaded records that the server holds the whole attachment.
-	MarkUploaded(ctx context.Context, sha string) error
+	// UploadData returns the sealed bytes of a record's attachment.
+	UploadData(ctx context.Context, recordID, sha string) ([]byte, error)
+	// MarkUploaded records that the server holds the whole of a record's
+	// attachment.
+	MarkUploaded(ctx context.Context, recordID, sha string) error
 	// Checkpoint returns the seq after which the next pull starts.
 	Checkpoint(ctx context.Context) (int64, error)
 	// ApplyPull stores a chunk of a pull page and moves the checkpoint to

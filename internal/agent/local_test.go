@@ -160,22 +160,22 @@ func (m *memLocal) PendingUploads(ctx context.Context, fn func(store.Upload) err
 	return nil
 }
 
-func (m *memLocal) UploadData(_ context.Context, sha string) ([]byte, error) {
+func (m *memLocal) UploadData(_ context.Context, recordID, sha string) ([]byte, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, u := range m.uploads {
-		if u.u.SHA256 == sha {
+		if u.u.RecordID == recordID && u.u.SHA256 == sha {
 			return u.data, nil
 		}
 	}
 	return nil, store.ErrNotFound
 }
 
-func (m *memLocal) MarkUploaded(_ context.Context, sha string) error {
+func (m *memLocal) MarkUploaded(_ context.Context, recordID, sha string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, u := range m.uploads {
-		if u.u.SHA256 == sha {
+		if u.u.RecordID == recordID && u.u.SHA256 == sha {
 			u.uploaded = true
 		}
 	}

@@ -65,8 +65,8 @@ func newFakeServer(t *testing.T) *fakeServer {
 	mux.HandleFunc("POST /v1/enrol", f.enrol)
 	mux.HandleFunc("POST /v1/tenants/{tenant}/push", f.auth("push", f.push))
 	mux.HandleFunc("GET /v1/tenants/{tenant}/pull", f.auth("pull", f.pull))
-	mux.HandleFunc("HEAD /v1/tenants/{tenant}/attachments/{sha}", f.auth("head", f.head))
-	mux.HandleFunc("PATCH /v1/tenants/{tenant}/attachments/{sha}", f.auth("patch", f.patch))
+	mux.HandleFunc("HEAD /v1/tenants/{tenant}/records/{record}/attachments/{sha}", f.auth("head", f.head))
+	mux.HandleFunc("PATCH /v1/tenants/{tenant}/records/{record}/attachments/{sha}", f.auth("patch", f.patch))
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -253,7 +253,7 @@ func (f *fakeServer) pull(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeServer) head(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
-	u := f.uploads[r.PathValue("sha")]
+	u := f.uploads[uploadKey(r)]
 	f.mu.Unlock()
 	if u == nil {
 		w.WriteHeader(http.StatusNotFound)
@@ -264,11 +264,14 @@ func (f *fakeServer) head(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
+// uploadKey is what the fake keys an upload by: its record and address.
+func uploadKey(r *http.Request) string { return r.PathValue("record") + "/" + r.PathValue("sha") }
+
 func (f *fakeServer) patch(w http.ResponseWriter, r *http.Request) {
-	sha := r.PathValue("sha")
+	key := uploadKey(r)
 	off, err1 := strconv.ParseInt(r.Header.Get(syncproto.HeaderUploadOffset), 10, 64)
 	length, err2 := strconv.ParseInt(r.Header.Get(syncproto.HeaderUploadLength), 10, 64)
-	if err1 != nil || err2 != nil || r.Header.Get(syncproto.HeaderRecordID) == "" || length > syncproto.MaxAttachmentBytes {
+	if err1 != nil || err2 != nil || length > syncproto.MaxAttachmentBytes {
 		writeErr(w, http.StatusBadRequest, "bad upload headers")
 		return
 	}
@@ -278,10 +281,10 @@ func (f *fakeServer) patch(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.patchOffs = append(f.patchOffs, off)
-	u := f.uploads[sha]
+	u := f.uploads[key]
 	if u == nil {
 		u = &upload{length: length}
-		f.uploads[sha] = u
+		f.uploads[key] = u
 	}
 	have := int64(len(u.data))
 	cut := f.cutUploadAt

@@ -177,25 +177,25 @@ type syncRun struct {
 func (s *syncRun) upload(ctx context.Context) error {
 	var first error
 	err := s.a.local.PendingUploads(ctx, func(u store.Upload) error {
-		data, err := s.a.local.UploadData(ctx, u.SHA256)
+		data, err := s.a.local.UploadData(ctx, u.RecordID, u.SHA256)
 		if errors.Is(err, store.ErrShredded) || errors.Is(err, store.ErrNotFound) {
 			return nil // gone since it was listed
 		}
 		if err != nil {
 			return local("upload data", err)
 		}
-		if err := s.c.UploadAttachment(ctx, s.tenant, u.SHA256, u.RecordID, data); err != nil {
+		if err := s.c.UploadAttachment(ctx, s.tenant, u.RecordID, u.SHA256, data); err != nil {
 			if ends(ctx, err) || StatusOf(err) == 429 {
 				return err
 			}
-			s.a.log.Warn("agent: attachment not uploaded", "sha256", u.SHA256, "err", err)
+			s.a.log.Warn("agent: attachment not uploaded", "record", u.RecordID, "sha256", u.SHA256, "err", err)
 			if first == nil {
 				first = err
 			}
 			return nil
 		}
 		s.rep.Bytes += int64(len(data))
-		if err := s.a.local.MarkUploaded(ctx, u.SHA256); err != nil {
+		if err := s.a.local.MarkUploaded(ctx, u.RecordID, u.SHA256); err != nil {
 			return local("mark uploaded", err)
 		}
 		s.rep.Uploaded++

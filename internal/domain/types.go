@@ -231,8 +231,9 @@ func (k AttachmentKind) Valid() bool {
 	return false
 }
 
-// Attachment is a file belonging to a case, addressed by the SHA-256 of its
-// content (hex).
+// Attachment is a file belonging to a case, addressed by its record and
+// the SHA-256 of its content (hex): two cases with the same bytes have two
+// attachments, each under its own case's key.
 type Attachment struct {
 	SHA256    string
 	RecordID  string

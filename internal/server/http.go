@@ -26,8 +26,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/v1/enrol", s.handleEnrol)
 	mux.HandleFunc("/v1/tenants/{tenant}/push", s.authed(http.MethodPost, s.handlePush))
 	mux.HandleFunc("/v1/tenants/{tenant}/pull", s.authed(http.MethodGet, s.handlePull))
-	mux.HandleFunc("/v1/tenants/{tenant}/attachments/{sha}",
+	mux.HandleFunc("/v1/tenants/{tenant}/records/{record}/attachments/{sha}",
 		s.authed(http.MethodHead+","+http.MethodPatch+","+http.MethodGet, s.handleAttachment))
+	mux.HandleFunc("/v1/tenants/{tenant}/attachments/{sha}",
+		s.authed(http.MethodHead+","+http.MethodPatch+","+http.MethodGet, s.handleLegacyAttachment))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})

@@ -261,7 +261,9 @@ func (s *Server) missing(ctx context.Context, tx Tx, tenant string, ch *syncprot
 		if sha == "" {
 			continue
 		}
-		ok, err := tx.AttachmentComplete(ctx, tenant, sha)
+		// The record's own upload: another record's copy of the same
+		// bytes is sealed under that record's key.
+		ok, err := tx.AttachmentComplete(ctx, AttachmentRef{Tenant: tenant, RecordID: ch.RecordID, SHA256: sha})
 		if err != nil {
 			return "", err
 		}

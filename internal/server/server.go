@@ -112,6 +112,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, fmt.Errorf("server: open: %w", err)
 	}
+	if err := s.copySharedAttachments(ctx); err != nil {
+		s.log.Error("attachments shared between records not copied yet; the next start tries again", "err", err)
+	}
 	s.handler = s.routes()
 	return s, nil
 }

@@ -87,7 +87,7 @@ const (
 	qRecordKey     = `SELECT seal_id, wrapped, origin_device, created_at FROM record_key WHERE tenant = ? AND record_id = ?`
 	qSeal          = `SELECT jwe FROM seal WHERE tenant = ? AND id = ?`
 	qChangeSecret  = `SELECT secret FROM change WHERE tenant = ? AND id = ?`
-	qAttachmentOK  = `SELECT complete FROM attachment WHERE tenant = ? AND sha256 = ?`
+	qAttachmentOK  = `SELECT complete FROM attachment WHERE tenant = ? AND record_id = ? AND sha256 = ?`
 	qTouchDevice   = `UPDATE device SET last_seen_at = ? WHERE id = ?`
 	qDeviceByToken = `SELECT ` + deviceColumns + ` FROM device WHERE token_hash = ? AND revoked_at IS NULL`
 	qFeed          = `SELECT c.seq, c.id, c.record_id, c.record_type, c.op, c.fields, c.plain, c.secret, c.base_version, c.version,
@@ -476,8 +476,8 @@ func (t *sqliteTx) SetMeta(ctx context.Context, key, value string) error {
 	return nil
 }
 
-func (t *sqliteTx) AttachmentComplete(ctx context.Context, tenant, sha string) (bool, error) {
-	row, err := queryRow(ctx, t, qAttachmentOK, tenant, sha)
+func (t *sqliteTx) AttachmentComplete(ctx context.Context, ref AttachmentRef) (bool, error) {
+	row, err := queryRow(ctx, t, qAttachmentOK, ref.Tenant, ref.RecordID, ref.SHA256)
 	if err != nil {
 		return false, err
 	}
@@ -485,7 +485,7 @@ func (t *sqliteTx) AttachmentComplete(ctx context.Context, tenant, sha string) (
 	if err := row.Scan(&complete); errors.Is(err, sql.ErrNoRows) {
 		return false, nil
 	} else if err != nil {
-		return false, fmt.Errorf("read attachment %s: %w", sha, err)
+		return false, fmt.Errorf("read attachment %s of record %s: %w", ref.SHA256, ref.RecordID, err)
 	}
 	return complete, nil
 }
@@ -725,17 +725,24 @@ func (s *sqliteStore) AllRecords(ctx context.Context, tenant string, fn func(*me
 
 // Attachments.
 
-func (s *sqliteStore) Attachment(ctx context.Context, tenant, sha string) (Attachment, error) {
-	a := Attachment{Tenant: tenant, SHA256: sha}
+// refWhere selects one attachment (or its pieces) by its AttachmentRef.
+const refWhere = `tenant = ? AND record_id = ? AND sha256 = ?`
+
+func refArgs(ref AttachmentRef, more ...any) []any {
+	return append([]any{ref.Tenant, ref.RecordID, ref.SHA256}, more...)
+}
+
+func (s *sqliteStore) Attachment(ctx context.Context, ref AttachmentRef) (Attachment, error) {
+	a := Attachment{AttachmentRef: ref}
 	var created sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT record_id, length, sealed_sha256, received, complete, created_at
-		FROM attachment WHERE tenant = ? AND sha256 = ?`, tenant, sha).
-		Scan(&a.RecordID, &a.Length, &a.SealedSHA256, &a.Offset, &a.Complete, &created)
+	err := s.r.QueryRowContext(ctx, `SELECT length, sealed_sha256, received, complete, created_at
+		FROM attachment WHERE `+refWhere, refArgs(ref)...).
+		Scan(&a.Length, &a.SealedSHA256, &a.Offset, &a.Complete, &created)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Attachment{}, fmt.Errorf("attachment %s: %w", sha, ErrNotFound)
+		return Attachment{}, fmt.Errorf("attachment %s: %w", ref, ErrNotFound)
 	}
 	if err != nil {
-		return Attachment{}, fmt.Errorf("read attachment %s: %w", sha, err)
+		return Attachment{}, fmt.Errorf("read attachment %s: %w", ref, err)
 	}
 	a.CreatedAt = parseTime(created)
 	return a, nil
@@ -743,83 +750,119 @@ func (s *sqliteStore) Attachment(ctx context.Context, tenant, sha string) (Attac
 
 func (s *sqliteStore) StartAttachment(ctx context.Context, a Attachment) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attachment(tenant, sha256, record_id, length, sealed_sha256, received,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachment(tenant, record_id, sha256, length, sealed_sha256, received,
 			complete, created_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?) ON CONFLICT DO NOTHING`,
-			a.Tenant, a.SHA256, a.RecordID, a.Length, a.SealedSHA256, fmtTime(a.CreatedAt)); err != nil {
-			return fmt.Errorf("start attachment %s: %w", a.SHA256, err)
+			refArgs(a.AttachmentRef, a.Length, a.SealedSHA256, fmtTime(a.CreatedAt))...); err != nil {
+			return fmt.Errorf("start attachment %s: %w", a.AttachmentRef, err)
 		}
 		return nil
 	})
 }
 
-func (s *sqliteStore) AppendAttachment(ctx context.Context, tenant, sha string, at int64, piece []byte) (int64, error) {
+func (s *sqliteStore) AppendAttachment(ctx context.Context, ref AttachmentRef, at int64, piece []byte) (int64, error) {
 	var off int64
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		var length int64
 		var complete bool
-		err := tx.QueryRowContext(ctx, `SELECT received, length, complete FROM attachment WHERE tenant = ? AND sha256 = ?`,
-			tenant, sha).Scan(&off, &length, &complete)
+		err := tx.QueryRowContext(ctx, `SELECT received, length, complete FROM attachment WHERE `+refWhere,
+			refArgs(ref)...).Scan(&off, &length, &complete)
 		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("attachment %s: %w", sha, ErrNotFound)
+			return fmt.Errorf("attachment %s: %w", ref, ErrNotFound)
 		}
 		if err != nil {
-			return fmt.Errorf("append attachment %s: %w", sha, err)
+			return fmt.Errorf("append attachment %s: %w", ref, err)
 		}
 		if off != at || complete || at+int64(len(piece)) > length {
-			return fmt.Errorf("attachment %s at %d, piece at %d: %w", sha, off, at, ErrOffset)
+			return fmt.Errorf("attachment %s at %d, piece at %d: %w", ref, off, at, ErrOffset)
 		}
 		if len(piece) == 0 {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attachment_piece(tenant, sha256, pos, data) VALUES (?, ?, ?, ?)`,
-			tenant, sha, at, piece); err != nil {
-			return fmt.Errorf("append attachment %s: %w", sha, err)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachment_piece(tenant, record_id, sha256, pos, data) VALUES (?, ?, ?, ?, ?)`,
+			refArgs(ref, at, piece)...); err != nil {
+			return fmt.Errorf("append attachment %s: %w", ref, err)
 		}
 		off = at + int64(len(piece))
-		if _, err := tx.ExecContext(ctx, `UPDATE attachment SET received = ? WHERE tenant = ? AND sha256 = ?`,
-			off, tenant, sha); err != nil {
-			return fmt.Errorf("append attachment %s: %w", sha, err)
+		if _, err := tx.ExecContext(ctx, `UPDATE attachment SET received = ? WHERE `+refWhere,
+			append([]any{off}, refArgs(ref)...)...); err != nil {
+			return fmt.Errorf("append attachment %s: %w", ref, err)
 		}
 		return nil
 	})
 	return off, err
 }
 
-func (s *sqliteStore) CompleteAttachment(ctx context.Context, tenant, sha string, at time.Time) error {
+func (s *sqliteStore) CompleteAttachment(ctx context.Context, ref AttachmentRef, at time.Time) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE attachment SET complete = 1, completed_at = ? WHERE tenant = ? AND sha256 = ?
-			AND received = length`, fmtTime(at), tenant, sha); err != nil {
-			return fmt.Errorf("complete attachment %s: %w", sha, err)
+		if _, err := tx.ExecContext(ctx, `UPDATE attachment SET complete = 1, completed_at = ? WHERE `+refWhere+`
+			AND received = length`, append([]any{fmtTime(at)}, refArgs(ref)...)...); err != nil {
+			return fmt.Errorf("complete attachment %s: %w", ref, err)
 		}
 		return nil
 	})
 }
 
-func (s *sqliteStore) DiscardAttachment(ctx context.Context, tenant, sha string) error {
+func (s *sqliteStore) DiscardAttachment(ctx context.Context, ref AttachmentRef) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{`DELETE FROM attachment_piece WHERE tenant = ? AND sha256 = ?`,
-			`DELETE FROM attachment WHERE tenant = ? AND sha256 = ?`} {
-			if _, err := tx.ExecContext(ctx, q, tenant, sha); err != nil {
-				return fmt.Errorf("discard attachment %s: %w", sha, err)
+		for _, q := range []string{`DELETE FROM attachment_piece WHERE ` + refWhere,
+			`DELETE FROM attachment WHERE ` + refWhere} {
+			if _, err := tx.ExecContext(ctx, q, refArgs(ref)...); err != nil {
+				return fmt.Errorf("discard attachment %s: %w", ref, err)
 			}
 		}
 		return nil
 	})
 }
 
+func (s *sqliteStore) SharedAttachments(ctx context.Context, fn func(missing, donor AttachmentRef) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT tenant, id, sha, donor FROM (
+		SELECT r.tenant, r.id, json_extract(f.value, '$.val') AS sha,
+			(SELECT a.record_id FROM attachment a WHERE a.tenant = r.tenant AND a.sha256 = json_extract(f.value, '$.val')
+				AND a.complete ORDER BY a.created_at LIMIT 1) AS donor
+		FROM record r, json_each(r.state, '$.fields') f
+		WHERE r.type = 'case' AND f.key LIKE 'attachment.%' AND coalesce(json_extract(f.value, '$.val'), '') <> ''
+		AND NOT EXISTS (SELECT 1 FROM attachment a WHERE a.tenant = r.tenant AND a.record_id = r.id
+			AND a.sha256 = json_extract(f.value, '$.val'))
+	) WHERE donor IS NOT NULL ORDER BY tenant, id`)
+	if err != nil {
+		return fmt.Errorf("shared attachments: %w", err)
+	}
+	type pair struct{ missing, donor AttachmentRef }
+	var ps []pair
+	for rows.Next() {
+		var p pair
+		if err := rows.Scan(&p.missing.Tenant, &p.missing.RecordID, &p.missing.SHA256, &p.donor.RecordID); err != nil {
+			rows.Close()
+			return fmt.Errorf("shared attachments: %w", err)
+		}
+		p.donor.Tenant, p.donor.SHA256 = p.missing.Tenant, p.missing.SHA256
+		ps = append(ps, p)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("shared attachments: %w", err)
+	}
+	for _, p := range ps {
+		if err := fn(p.missing, p.donor); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // AttachmentData reads the pieces one at a time, each in its own query, so
 // that no read transaction stays open while fn writes to the network.
-func (s *sqliteStore) AttachmentData(ctx context.Context, tenant, sha string, fn func([]byte) error) error {
+func (s *sqliteStore) AttachmentData(ctx context.Context, ref AttachmentRef, fn func([]byte) error) error {
 	var pos int64
 	for {
 		var data []byte
-		err := s.r.QueryRowContext(ctx, `SELECT data FROM attachment_piece WHERE tenant = ? AND sha256 = ? AND pos = ?`,
-			tenant, sha, pos).Scan(&data)
+		err := s.r.QueryRowContext(ctx, `SELECT data FROM attachment_piece WHERE `+refWhere+` AND pos = ?`,
+			refArgs(ref, pos)...).Scan(&data)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("read attachment %s: %w", sha, err)
+			return fmt.Errorf("read attachment %s: %w", ref, err)
 		}
 		if err := fn(data); err != nil {
 			return err

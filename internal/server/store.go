@@ -57,8 +57,9 @@ type Tx interface {
 	Records(ctx context.Context, tenant string, ids []string) (map[string]*merge.Record, error)
 	// HasRecordKeys returns which of these records of a tenant have a key.
 	HasRecordKeys(ctx context.Context, tenant string, ids []string) (map[string]bool, error)
-	// AttachmentComplete reports whether an attachment is wholly uploaded.
-	AttachmentComplete(ctx context.Context, tenant, sha string) (bool, error)
+	// AttachmentComplete reports whether a record's attachment is wholly
+	// uploaded.
+	AttachmentComplete(ctx context.Context, ref AttachmentRef) (bool, error)
 	// AddChanges appends changes to their tenant's feed, in order, and
 	// returns their seqs (ascending, in the same order).
 	AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error)
@@ -116,20 +117,26 @@ type Store interface {
 	AllRecords(ctx context.Context, tenant string, fn func(*merge.Record) error) error
 
 	// Attachment returns an upload's state; ErrNotFound if never started.
-	Attachment(ctx context.Context, tenant, sha string) (Attachment, error)
+	Attachment(ctx context.Context, ref AttachmentRef) (Attachment, error)
 	// StartAttachment begins an upload at offset 0; an upload that
 	// exists already is left as it is.
 	StartAttachment(ctx context.Context, a Attachment) error
 	// AppendAttachment stores piece at offset at, in its own transaction,
 	// and returns the new offset; ErrOffset (with the current offset) if
 	// the upload does not stand at at.
-	AppendAttachment(ctx context.Context, tenant, sha string, at int64, piece []byte) (int64, error)
+	AppendAttachment(ctx context.Context, ref AttachmentRef, at int64, piece []byte) (int64, error)
 	// CompleteAttachment marks an upload complete; DiscardAttachment
-	// deletes it with its bytes.
-	CompleteAttachment(ctx context.Context, tenant, sha string, at time.Time) error
-	DiscardAttachment(ctx context.Context, tenant, sha string) error
+	// deletes it with its bytes. Neither touches another record's upload
+	// of the same bytes.
+	CompleteAttachment(ctx context.Context, ref AttachmentRef, at time.Time) error
+	DiscardAttachment(ctx context.Context, ref AttachmentRef) error
 	// AttachmentData calls fn with an upload's bytes, piece by piece.
-	AttachmentData(ctx context.Context, tenant, sha string, fn func([]byte) error) error
+	AttachmentData(ctx context.Context, ref AttachmentRef, fn func([]byte) error) error
+	// SharedAttachments calls fn for each record whose state references
+	// (in an "attachment.*" field) bytes it has no upload of while another
+	// record of its tenant has a complete upload of them, the donor: what
+	// the first schema, which keyed uploads by SHA-256 alone, left.
+	SharedAttachments(ctx context.Context, fn func(missing, donor AttachmentRef) error) error
 }
 
 // Tenant is one town (or other body) served by the server.
@@ -215,12 +222,22 @@ type FeedRow struct {
 	RecordStatus string
 }
 
+// AttachmentRef names an attachment: the content, by the SHA-256 of its
+// plain bytes, that a record of a tenant holds. Two records holding the
+// same bytes hold two attachments, each sealed under its record's key.
+type AttachmentRef struct {
+	Tenant, RecordID, SHA256 string
+}
+
+// String names the attachment in errors and logs (ids only).
+func (ref AttachmentRef) String() string { return ref.SHA256 + " of record " + ref.RecordID }
+
 // Attachment is the state of an upload.
 type Attachment struct {
-	Tenant, SHA256, RecordID string
-	Length                   int64
-	SealedSHA256             string
-	Offset                   int64 // bytes received
-	Complete                 bool
-	CreatedAt                time.Time
+	AttachmentRef
+	Length       int64
+	SealedSHA256 string
+	Offset       int64 // bytes received
+	Complete     bool
+	CreatedAt    time.Time
 }

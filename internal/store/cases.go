@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -98,7 +99,9 @@ func (ss *Session) SetCaseStatus(ctx context.Context, id string, baseVersion int
 }
 
 // PutAttachment stores content for a record, encrypted under the record's
-// key and addressed by its SHA-256, and points the record's field
+// key and addressed by the record and the content's SHA-256 (another
+// record with the same bytes keeps its own copy, under its own key), and
+// points the record's field
 // "attachment.<kind>" at it, in one transaction (so the change that
 // references the attachment is in the outbox exactly when the attachment
 // is). A signed case takes no new attachments.
@@ -119,7 +122,7 @@ func (ss *Session) PutAttachment(ctx context.Context, recordID string, baseVersi
 				return fmt.Errorf("encrypt attachment: %w", err)
 			}
 			_, err = tx.ExecContext(ctx, `INSERT INTO attachment(sha256, record_id, kind, media_type, size, data, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(sha256) DO NOTHING`,
+				VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(record_id, sha256) DO NOTHING`,
 				a.SHA256, recordID, string(kind), a.MediaType, a.Size, enc, fmtTime(a.CreatedAt))
 			if err != nil {
 				return fmt.Errorf("insert attachment: %w", err)
@@ -132,11 +135,12 @@ func (ss *Session) PutAttachment(ctx context.Context, recordID string, baseVersi
 	return a, r.Version, nil
 }
 
-// Attachment returns an attachment's content, checked against its address.
-func (ss *Session) Attachment(ctx context.Context, sha string) ([]byte, error) {
-	var recordID string
+// Attachment returns the content of a record's attachment, checked against
+// its address.
+func (ss *Session) Attachment(ctx context.Context, recordID, sha string) ([]byte, error) {
 	var enc []byte
-	err := ss.st.r.QueryRowContext(ctx, `SELECT record_id, data FROM attachment WHERE sha256 = ?`, sha).Scan(&recordID, &enc)
+	err := ss.st.r.QueryRowContext(ctx, `SELECT data FROM attachment WHERE record_id = ? AND sha256 = ?`,
+		recordID, sha).Scan(&enc)
 	if err != nil {
 		if err == sql.ErrNoRows {
 			return nil, fmt.Errorf("store: attachment %s: %w", sha, ErrNotFound)
@@ -193,4 +197,139 @@ func (ss *Session) CreateAppointment(ctx context.Context, a domain.Appointment) 
 		return domain.Appointment{}, err
 	}
 	return domain.AppointmentFromFields(r.ID, r.Fields)
+}
+
+// sharedAttachment is a record's reference to an attachment it has no copy
+// of: its field names the bytes, another record holds them.
+type sharedAttachment struct {
+	recordID, recordType, keyID string
+	kind                        domain.AttachmentKind
+	sha                         string
+}
+
+// copySharedAttachments gives every record that references an attachment
+// without holding a copy of its own one, sealed under its own key, made
+// from another record's copy of the same bytes that still opens. Before
+// schema 5 attachments were keyed by SHA-256 alone, and the second of two
+// cases with the same bytes pointed at the first case's copy (gone when
+// the first was shredded). The copy is uploaded for its own record like
+// any other. A record whose own key or whose every donor is shredded is
+// left as it is: there is nothing to copy from. It returns how many
+// copies it made.
+func (ss *Session) copySharedAttachments(ctx context.Context) (int, error) {
+	rows, err := ss.st.r.QueryContext(ctx, `SELECT r.id, r.type, r.key_id, substr(j.key, ?), j.value
+		FROM record r, json_each(r.plain) j
+		WHERE r.type = 'case' AND j.key LIKE 'attachment.%' AND j.type = 'text' AND j.value <> ''
+		AND NOT EXISTS (SELECT 1 FROM attachment a WHERE a.record_id = r.id AND a.sha256 = j.value)
+		AND EXISTS (SELECT 1 FROM attachment a WHERE a.sha256 = j.value AND a.data IS NOT NULL)`,
+		len(domain.AttachmentPrefix)+1)
+	if err != nil {
+		return 0, fmt.Errorf("store: shared attachments: %w", err)
+	}
+	var todo []sharedAttachment
+	for rows.Next() {
+		var s sharedAttachment
+		if err := rows.Scan(&s.recordID, &s.recordType, &s.keyID, &s.kind, &s.sha); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: shared attachments: %w", err)
+		}
+		todo = append(todo, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("store: shared attachments: %w", err)
+	}
+	n := 0
+	for _, s := range todo {
+		ok, err := ss.copySharedAttachment(ctx, s)
+		if err != nil {
+			return n, fmt.Errorf("store: attachment %s of record %s: %w", s.sha, s.recordID, err)
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// copySharedAttachment makes one record's own copy (true), or finds that
+// none can be made (false).
+func (ss *Session) copySharedAttachment(ctx context.Context, s sharedAttachment) (bool, error) {
+	if !s.kind.Valid() {
+		return false, nil
+	}
+	ck, err := ss.contentKey(ctx, ss.st.r, s.keyID)
+	if errors.Is(err, ErrShredded) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	plain, err := ss.donorAttachment(ctx, s.sha)
+	if err != nil || plain == nil {
+		return false, err
+	}
+	enc, err := crypto.SealValue(ck, plain, attachmentAAD(s.sha))
+	if err != nil {
+		return false, fmt.Errorf("encrypt attachment: %w", err)
+	}
+	err = ss.st.writeTx(ctx, func(tx *sql.Tx) error {
+		now := ss.st.now()
+		res, err := tx.ExecContext(ctx, `INSERT INTO attachment(sha256, record_id, kind, media_type, size, data, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(record_id, sha256) DO NOTHING`,
+			s.sha, s.recordID, string(s.kind), s.kind.MediaType(), len(plain), enc, fmtTime(now))
+		if err != nil {
+			return fmt.Errorf("insert attachment: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return ss.st.appendAudit(ctx, tx, AuditEntry{At: now, DeviceID: ss.st.deviceID, ClerkID: ss.clerk.ID,
+			Action: "attachment.copied", RecordType: s.recordType, RecordID: s.recordID})
+	})
+	return err == nil, err
+}
+
+// donorAttachment returns the plain bytes of the first copy of an
+// attachment, held by any record, that still opens; nil if none does.
+func (ss *Session) donorAttachment(ctx context.Context, sha string) ([]byte, error) {
+	rows, err := ss.st.r.QueryContext(ctx, `SELECT r.key_id, a.data FROM attachment a JOIN record r ON r.id = a.record_id
+		WHERE a.sha256 = ? AND a.data IS NOT NULL ORDER BY a.created_at`, sha)
+	if err != nil {
+		return nil, fmt.Errorf("read donors: %w", err)
+	}
+	type donor struct {
+		keyID string
+		enc   []byte
+	}
+	var ds []donor
+	for rows.Next() {
+		var d donor
+		if err := rows.Scan(&d.keyID, &d.enc); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read donors: %w", err)
+		}
+		ds = append(ds, d)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read donors: %w", err)
+	}
+	for _, d := range ds {
+		ck, err := ss.contentKey(ctx, ss.st.r, d.keyID)
+		if errors.Is(err, ErrShredded) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		plain, err := crypto.OpenValue(ck, d.enc, attachmentAAD(sha))
+		if err != nil {
+			continue // not this donor's bytes after all: try the next
+		}
+		if sum := sha256.Sum256(plain); hex.EncodeToString(sum[:]) == sha {
+			return plain, nil
+		}
+	}
+	return nil, nil
 }

@@ -179,6 +179,9 @@ func (s *Store) Unlock(ctx context.Context, username string, password []byte) (*
 		ss.Lock()
 		return nil, fmt.Errorf("store: unlock: %w", err)
 	}
+	// Best effort, and no reason to keep a clerk out: what fails here is
+	// tried again at the next unlock.
+	_, _ = ss.copySharedAttachments(ctx)
 	return ss, nil
 }
 

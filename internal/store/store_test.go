@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -610,7 +611,7 @@ func TestAttachment_ContentAddressedAndReferenced(t *testing.T) {
 	if a.SHA256 != crypto.SHA256Hex(png) || v != 2 {
 		t.Fatalf("attachment %s at case version %d", a.SHA256, v)
 	}
-	got, err := ss.Attachment(ctx, a.SHA256)
+	got, err := ss.Attachment(ctx, c.ID, a.SHA256)
 	if err != nil || string(got) != string(png) {
 		t.Fatalf("read back %q, %v", got, err)
 	}
@@ -633,5 +634,168 @@ func TestAttachment_ContentAddressedAndReferenced(t *testing.T) {
 	}
 	if _, _, err := ss.PutAttachment(ctx, c.ID, v, domain.AttachmentPadRaw, []byte("late")); !errors.Is(err, store.ErrImmutable) {
 		t.Errorf("attachment on a signed case: %v, want ErrImmutable", err)
+	}
+}
+
+// Two cases whose attachments have the same bytes (a signature replayed
+// from the pad) each hold their own copy, sealed under their own key.
+func TestAttachment_SameBytesInTwoCasesAreTwoAttachments(t *testing.T) {
+	ctx := context.Background()
+	ss, path := newSession(t)
+	png := []byte("\x89PNG\r\n\x1a\n…the same signature…")
+	var ids []string
+	for range 2 {
+		c, err := ss.CreateCase(ctx, sampleCase())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ss.PutAttachment(ctx, c.ID, store.AnyVersion, domain.AttachmentSignaturePNG, png); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	sha := crypto.SHA256Hex(png)
+	var sealed [][]byte
+	for _, id := range ids {
+		got, err := ss.Attachment(ctx, id, sha)
+		if err != nil || string(got) != string(png) {
+			t.Fatalf("case %s's attachment: %q, %v", id, got, err)
+		}
+		b, err := ss.Store().UploadData(ctx, id, sha)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sealed = append(sealed, b)
+	}
+	if bytes.Equal(sealed[0], sealed[1]) {
+		t.Error("both cases upload the same sealed bytes: one key for two cases")
+	}
+	// Uploading one leaves the other to upload.
+	if err := ss.Store().MarkUploaded(ctx, ids[0], sha); err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path)
+	if n := count(t, db, `SELECT count(*) FROM attachment WHERE uploaded_at IS NULL AND record_id = ?`, ids[1]); n != 1 ||
+		count(t, db, `SELECT count(*) FROM attachment WHERE uploaded_at IS NULL`) != 1 {
+		t.Errorf("after the first case's upload, the second case's is not the one left")
+	}
+}
+
+// A field store of schema 4, whose attachments were keyed by SHA-256
+// alone, keeps them after the upgrade, each with its record; a second case
+// can then take the same bytes.
+func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
+	ctx := context.Background()
+	ss, path := newSession(t)
+	c, err := ss.CreateCase(ctx, sampleCase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	png := []byte("\x89PNG\r\n\x1a\n…a signature…")
+	if _, _, err := ss.PutAttachment(ctx, c.ID, store.AnyVersion, domain.AttachmentSignaturePNG, png); err != nil {
+		t.Fatal(err)
+	}
+	ss.Store().Close()
+	// The table as schema 4 had it.
+	db := rawDB(t, path)
+	if _, err := db.Exec(`CREATE TABLE attachment_old (
+			sha256      TEXT PRIMARY KEY,
+			record_id   TEXT NOT NULL REFERENCES record(id),
+			kind        TEXT NOT NULL,
+			media_type  TEXT NOT NULL,
+			size        INTEGER NOT NULL,
+			data        BLOB,
+			created_at  TEXT NOT NULL,
+			uploaded_at TEXT
+		) STRICT;
+		INSERT INTO attachment_old SELECT sha256, record_id, kind, media_type, size, data, created_at, uploaded_at FROM attachment;
+		DROP TABLE attachment;
+		ALTER TABLE attachment_old RENAME TO attachment;
+		CREATE INDEX attachment_by_record ON attachment(record_id);
+		PRAGMA user_version = 4`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s := open(t, path)
+	if got := count(t, rawDB(t, path), `PRAGMA user_version`); got < 5 {
+		t.Fatalf("after Open: version %d", got)
+	}
+	ss, err = s.Unlock(ctx, clerkName, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := crypto.SHA256Hex(png)
+	if got, err := ss.Attachment(ctx, c.ID, sha); err != nil || string(got) != string(png) {
+		t.Fatalf("attachment after the upgrade: %q, %v", got, err)
+	}
+	c2, err := ss.CreateCase(ctx, sampleCase())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ss.PutAttachment(ctx, c2.ID, store.AnyVersion, domain.AttachmentSignaturePNG, png); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ss.Attachment(ctx, c2.ID, sha); err != nil || string(got) != string(png) {
+		t.Fatalf("second case's attachment after the upgrade: %q, %v", got, err)
+	}
+}
+
+// A case that, from before schema 5, points at another case's copy of the
+// same bytes gets its own copy at the next unlock, while the other's still
+// opens; with no copy left that opens, unlocking still works.
+func TestUnlock_CopiesAttachmentSharedFromBeforeSchema5(t *testing.T) {
+	ctx := context.Background()
+	ss, path := newSession(t)
+	png := []byte("\x89PNG\r\n\x1a\n…a replayed signature…")
+	sha := crypto.SHA256Hex(png)
+	var ids []string
+	for range 3 {
+		c, err := ss.CreateCase(ctx, sampleCase())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := ss.PutAttachment(ctx, c.ID, store.AnyVersion, domain.AttachmentSignaturePNG, png); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	// What schema 4 left: one copy, of the first case, for all three.
+	db := rawDB(t, path)
+	if _, err := db.Exec(`DELETE FROM attachment WHERE record_id <> ?`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	ss.Lock()
+	ss, err := ss.Store().Unlock(ctx, clerkName, []byte(password))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if got, err := ss.Attachment(ctx, id, sha); err != nil || !bytes.Equal(got, png) {
+			t.Errorf("case %s after unlock: %q, %v", id, got, err)
+		}
+	}
+	a, _ := ss.Store().UploadData(ctx, ids[0], sha)
+	b, _ := ss.Store().UploadData(ctx, ids[1], sha)
+	if bytes.Equal(a, b) {
+		t.Error("the copy is sealed under the first case's key")
+	}
+	if n := count(t, db, `SELECT count(*) FROM audit_log WHERE action = 'attachment.copied'`); n != 2 {
+		t.Errorf("%d copies audited, want 2", n)
+	}
+
+	// No copy left that opens: nothing to copy, and the clerk gets in.
+	if _, err := db.Exec(`DELETE FROM attachment WHERE record_id <> ?`, ids[0]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE attachment SET data = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	ss.Lock()
+	if ss, err = ss.Store().Unlock(ctx, clerkName, []byte(password)); err != nil {
+		t.Fatalf("unlock with nothing to copy from: %v", err)
+	}
+	if _, err := ss.Attachment(ctx, ids[1], sha); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("case without a copy: %v, want ErrNotFound", err)
 	}
 }

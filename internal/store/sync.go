@@ -259,10 +259,11 @@ func (s *Store) PendingUploads(ctx context.Context, fn func(Upload) error) error
 	return nil
 }
 
-// UploadData returns an attachment's sealed bytes.
-func (s *Store) UploadData(ctx context.Context, sha string) ([]byte, error) {
+// UploadData returns the sealed bytes of a record's attachment.
+func (s *Store) UploadData(ctx context.Context, recordID, sha string) ([]byte, error) {
 	var data []byte
-	err := s.r.QueryRowContext(ctx, `SELECT data FROM attachment WHERE sha256 = ?`, sha).Scan(&data)
+	err := s.r.QueryRowContext(ctx, `SELECT data FROM attachment WHERE record_id = ? AND sha256 = ?`,
+		recordID, sha).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: attachment %s: %w", sha, ErrNotFound)
 	}
@@ -275,11 +276,13 @@ func (s *Store) UploadData(ctx context.Context, sha string) ([]byte, error) {
 	return data, nil
 }
 
-// MarkUploaded records that the server holds the whole attachment.
-func (s *Store) MarkUploaded(ctx context.Context, sha string) error {
+// MarkUploaded records that the server holds the whole of a record's
+// attachment.
+func (s *Store) MarkUploaded(ctx context.Context, recordID, sha string) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE attachment SET uploaded_at = ? WHERE sha256 = ? AND uploaded_at IS NULL`,
-			fmtTime(s.now()), sha); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE attachment SET uploaded_at = ?
+			WHERE record_id = ? AND sha256 = ? AND uploaded_at IS NULL`,
+			fmtTime(s.now()), recordID, sha); err != nil {
 			return fmt.Errorf("store: mark uploaded: %w", err)
 		}
 		return nil

@@ -11,9 +11,16 @@
 //	POST  /v1/enrol                          EnrolRequest -> EnrolResponse
 //	POST  /v1/tenants/T/push                 PushRequest -> PushResponse
 //	GET   /v1/tenants/T/pull?after=S&limit=N JSON lines: PullLine...
-//	HEAD  /v1/tenants/T/attachments/SHA      Upload-Offset, Upload-Length
-//	PATCH /v1/tenants/T/attachments/SHA      append at Upload-Offset
-//	GET   /v1/tenants/T/attachments/SHA      the sealed bytes
+//	HEAD  /v1/tenants/T/records/R/attachments/SHA  Upload-Offset, Upload-Length
+//	PATCH /v1/tenants/T/records/R/attachments/SHA  append at Upload-Offset
+//	GET   /v1/tenants/T/records/R/attachments/SHA  the sealed bytes
+//
+// An attachment is record R's content with the plain SHA-256 SHA, sealed
+// under R's content key (AES-256-GCM, AAD "attachment:<SHA>"). Two records
+// with the same bytes have two attachments, each uploaded for itself, and
+// a change of R that references SHA waits until R's upload is complete.
+// (The first protocol addressed attachments by SHA alone, at
+// /v1/tenants/T/attachments/SHA; the server answers that path 410 Gone.)
 //
 // Status codes: 400 malformed body or parameters, 401 no, unknown or
 // revoked token, 403 a tenant that is not the device's, 404 unknown
@@ -33,6 +40,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 )
 
 // Version is the protocol version in every path.
@@ -55,9 +63,18 @@ const (
 	// HeaderUploadSHA256 is the hex SHA-256 of the complete sealed bytes;
 	// the server refuses to complete an upload whose bytes do not match.
 	HeaderUploadSHA256 = "Upload-Sealed-Sha256"
-	// HeaderRecordID names the record an attachment belongs to.
+	// HeaderRecordID names the record an attachment belongs to. The path
+	// names it already; a PATCH that sends this header too must name the
+	// same record.
 	HeaderRecordID = "Upload-Record-Id"
 )
+
+// AttachmentPath is the path of record recordID's attachment with the
+// plain SHA-256 sha, in tenant: HEAD, PATCH and GET go there.
+func AttachmentPath(tenant, recordID, sha string) string {
+	return "/" + Version + "/tenants/" + url.PathEscape(tenant) + "/records/" + url.PathEscape(recordID) +
+		"/attachments/" + url.PathEscape(sha)
+}
 
 // CentralDevice is the device id of changes made at the town hall (by the
 // server's operators or the back office), and of the conflict records the

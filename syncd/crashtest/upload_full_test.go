@@ -30,7 +30,7 @@ func TestUpload_CompletedAfterKillAtFullOffset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := st.UploadData(c.ctx, sha)
+	data, err := st.UploadData(c.ctx, rec, sha)
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestUpload_CompletedAfterKillAtFullOffset(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := cl.UploadAttachment(c.ctx, e.Tenant, sha, rec, data); err != nil {
+	if err := cl.UploadAttachment(c.ctx, e.Tenant, rec, sha, data); err != nil {
 		t.Fatal(err)
 	}
 	// The state the kill leaves: every piece stored, not complete.
@@ -58,7 +58,7 @@ func TestUpload_CompletedAfterKillAtFullOffset(t *testing.T) {
 	if s := c.state(u); s.pending != 0 {
 		t.Errorf("after 3 syncs %d changes still pending", s.pending)
 	}
-	if _, err := cl.DownloadAttachment(c.ctx, e.Tenant, sha); err != nil {
+	if _, err := cl.DownloadAttachment(c.ctx, e.Tenant, rec, sha); err != nil {
 		t.Errorf("download: %v", err)
 	}
 }
