@@ -227,3 +227,10 @@ func (m *memLocal) Watermark(context.Context) (string, error) {
 	defer m.mu.Unlock()
 	return fmt.Sprintf("%d/%d", len(m.outbox), m.request), nil
 }
+
+func (m *memLocal) SetServerKey(_ context.Context, publicPEM, kid string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.enrol.ServerPublicKey, m.enrol.ServerKeyID = publicPEM, kid
+	return nil
+}

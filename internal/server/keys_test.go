@@ -7,6 +7,7 @@ package server
 import (
 	"crypto/rsa"
 	"database/sql"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -221,5 +222,50 @@ func TestRotation_SealsOfOldAndNewKeyOpen(t *testing.T) {
 	// A laptop enrolled now gets the new key.
 	if c := k.enrol("c", tenantA, 4); c.kid != newKid {
 		t.Errorf("enrolled with kid %s, want the new %s", c.kid, newKid)
+	}
+}
+
+// RotateTenantKey makes a new key the newest: pulls announce it (kid and
+// public key), a laptop that seals for it is understood, and the old key
+// still opens what was sealed for it.
+func TestRotateTenantKey_AnnouncedInPull(t *testing.T) {
+	k := startKit(t)
+	a, b := k.enrol("a", tenantA, 2), k.enrol("b", tenantA, 3)
+	if p := a.pull(0, 0); p.page.ServerKeyID != a.kid {
+		t.Fatalf("page announces %q, want the enrolment's %q", p.page.ServerKeyID, a.kid)
+	}
+	c1, k1 := a.create(domain.TypePerson, domain.Fields{"surname": "Mustermann"})
+	wantStatus(t, a.push([]syncproto.RecordKey{k1}, c1), syncproto.StatusApplied)
+
+	newPriv := poolKey(t, 5)
+	k.srv.genKey = func() (*rsa.PrivateKey, error) { return newPriv, nil }
+	kid, err := k.srv.RotateTenantKey(k.ctx, tenantA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.srv.RotateTenantKey(k.ctx, "nirgendwo"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("rotate an unknown tenant: %v, want ErrNotFound", err)
+	}
+	p := b.pull(0, 0)
+	if p.page.ServerKeyID != kid || p.page.ServerKeyID == a.kid {
+		t.Fatalf("page announces %q, want the new %q", p.page.ServerKeyID, kid)
+	}
+	pub, err := crypto.ParsePublicKeyPEM([]byte(p.page.ServerPublicKey))
+	if err != nil || !pub.Equal(&newPriv.PublicKey) {
+		t.Fatalf("announced public key is not the new one (%v)", err)
+	}
+	if len(p.entries) != 1 || len(p.entries[0].Key) == 0 {
+		t.Fatalf("b pulled %+v", p.entries)
+	}
+	b.reseal(pub, p.page.ServerKeyID)
+	c2, k2 := b.create(domain.TypePerson, domain.Fields{"surname": "Musterfrau"})
+	wantStatus(t, b.push([]syncproto.RecordKey{k2}, c2), syncproto.StatusApplied)
+	es := a.pullAll()
+	if len(es) != 2 || a.open(es[1])["surname"].New != "Musterfrau" {
+		t.Fatalf("a pulled %+v", es)
+	}
+	// The other tenant's key did not change.
+	if c := k.enrol("c", tenantB, 4); c.kid == kid {
+		t.Error("rotating one tenant's key changed another's")
 	}
 }

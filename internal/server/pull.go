@@ -4,7 +4,8 @@ package server
 // from the read pool in chunks (no read transaction stays open while the
 // page goes out over the network, and no page is ever held in memory),
 // with each record's content key wrapped under a fresh page key that is
-// sealed for the pulling device.
+// sealed for the pulling device. The page also names the tenant's current
+// server key, which is how laptops learn of a rotation.
 
 import (
 	"bufio"
@@ -92,6 +93,12 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 		return
 	}
 
+	cur, err := s.st.TenantKey(ctx, dev.Tenant)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	rc := http.NewResponseController(w)
@@ -106,7 +113,8 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 		}
 		bw.Flush()
 	}
-	if err := enc.Encode(syncproto.PullLine{Page: &syncproto.Page{ID: domain.NewID(), JWE: jwe}}); err != nil {
+	if err := enc.Encode(syncproto.PullLine{Page: &syncproto.Page{ID: domain.NewID(), JWE: jwe,
+		ServerKeyID: cur.KeyID, ServerPublicKey: cur.PublicPEM}}); err != nil {
 		abort(err)
 		return
 	}
