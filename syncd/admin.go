@@ -17,6 +17,8 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
 
   tenant-add ID NAME          create a tenant (a town) and its server key pair
   tenants                     list tenants
+  rotate-key --tenant T       make a new server key pair for the tenant: new seals use it,
+                              old keys are kept to open what was sealed for them
   enrol --tenant T [--ttl D]  issue a one-time enrolment code for a laptop
   devices --tenant T          list the tenant's laptops, flagging an audit chain that went
                               back or forked; AUDIT HEAD is N:MAC for syncd audit verify --anchor
@@ -89,6 +91,15 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		for _, t := range ts {
 			fmt.Fprintf(stdout, "%s\t%s\n", t.ID, t.Name)
 		}
+	case "rotate-key":
+		if !needTenant() {
+			return 2
+		}
+		kid, err := srv.RotateTenantKey(ctx, *tenant)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(stdout, "tenant %s: new server key %s\n", *tenant, kid)
 	case "enrol", "enroll":
 		if !needTenant() {
 			return 2

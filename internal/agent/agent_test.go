@@ -426,3 +426,32 @@ func TestRun_HeartbeatWhileNotEnrolled(t *testing.T) {
 		t.Errorf("agent_seen = %q", l.get(store.StateAgentSeen))
 	}
 }
+
+// A pull page that names another server key (a rotation) has the agent
+// store it, once; failing to store it does not fail the sync.
+func TestSyncOnce_LearnsTheServerKeyAPageAnnounces(t *testing.T) {
+	f := newFakeServer(t)
+	f.addRemote(2)
+	f.set(func(f *fakeServer) { f.serverKID, f.serverKey = "kid-2", "PEM 2" })
+	l := newMemLocal(f.URL())
+	l.enrol.ServerKeyID, l.enrol.ServerPublicKey = "kid-1", "PEM 1"
+	a := newAgent(t, l, func(c *agent.Config) { c.PullLimit = 1 })
+	if _, err := a.SyncOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if l.enrol.ServerKeyID != "kid-2" || l.enrol.ServerPublicKey != "PEM 2" || l.serverKeyCalls != 1 {
+		t.Fatalf("enrolment %+v after %d SetServerKey calls, want kid-2 once", l.enrol, l.serverKeyCalls)
+	}
+	f.addRemote(1)
+	if _, err := a.SyncOnce(context.Background()); err != nil || l.serverKeyCalls != 1 {
+		t.Errorf("second sync: %v, %d SetServerKey calls, want still 1", err, l.serverKeyCalls)
+	}
+
+	f.set(func(f *fakeServer) { f.serverKID, f.serverKey = "kid-3", "PEM 3" })
+	l.serverKeyErr = errors.New("disk full")
+	f.addRemote(1)
+	rep, err := a.SyncOnce(context.Background())
+	if err != nil || rep.Pulled != 1 || l.enrol.ServerKeyID != "kid-2" {
+		t.Errorf("sync with a key it cannot store: %+v, %v, kid %s", rep, err, l.enrol.ServerKeyID)
+	}
+}

@@ -38,6 +38,10 @@ type Local interface {
 	// ApplyPull stores a chunk of a pull page and moves the checkpoint to
 	// lastSeq in the same transaction.
 	ApplyPull(ctx context.Context, page syncproto.Page, entries []syncproto.Entry, lastSeq int64) error
+	// SetServerKey stores the server's current public key (PEM) and its
+	// kid, as a pull page announces them after a key rotation, so that the
+	// app's next seal is made for it.
+	SetServerKey(ctx context.Context, publicPEM, kid string) error
 	// SetSyncState records named values for the app to show (keys are
 	// the store.State* constants).
 	SetSyncState(ctx context.Context, kv map[string]string) error

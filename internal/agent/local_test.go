@@ -48,6 +48,9 @@ type memLocal struct {
 	applyCalls int
 	maxChunk   int
 	nextPushes int
+
+	serverKeyCalls int   // SetServerKey calls
+	serverKeyErr   error // what SetServerKey answers
 }
 
 func newMemLocal(serverURL string) *memLocal {
@@ -226,4 +229,15 @@ func (m *memLocal) Watermark(context.Context) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return fmt.Sprintf("%d/%d", len(m.outbox), m.request), nil
+}
+
+func (m *memLocal) SetServerKey(_ context.Context, publicPEM, kid string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.serverKeyCalls++
+	if m.serverKeyErr != nil {
+		return m.serverKeyErr
+	}
+	m.enrol.ServerPublicKey, m.enrol.ServerKeyID = publicPEM, kid
+	return nil
 }

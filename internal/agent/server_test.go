@@ -52,6 +52,8 @@ type fakeServer struct {
 	received    int64            // attachment bytes the server read
 	pulls       []int64          // after= of every pull
 	pushBodies  int
+	serverKID   string // the server key a pull page announces ("" none)
+	serverKey   string
 }
 
 const testTenant = "musterstadt"
@@ -231,11 +233,13 @@ func (f *fakeServer) pull(w http.ResponseWriter, r *http.Request) {
 	head := int64(len(f.feed))
 	cut := f.cutPullAt
 	f.cutPullAt = 0
+	kid, key := f.serverKID, f.serverKey
 	f.mu.Unlock()
 
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	enc := json.NewEncoder(w)
-	_ = enc.Encode(syncproto.PullLine{Page: &syncproto.Page{ID: "page-" + strconv.FormatInt(after, 10), JWE: "jwe"}})
+	_ = enc.Encode(syncproto.PullLine{Page: &syncproto.Page{ID: "page-" + strconv.FormatInt(after, 10), JWE: "jwe",
+		ServerKeyID: kid, ServerPublicKey: key}})
 	last := after
 	for i := range page {
 		if cut > 0 && i == cut {

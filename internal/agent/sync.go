@@ -69,7 +69,7 @@ func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error)
 		a.finish(ctx, start, &rep, err)
 		return rep, err
 	}
-	s := &syncRun{a: a, c: c, tenant: e.Tenant, rep: &rep}
+	s := &syncRun{a: a, c: c, tenant: e.Tenant, serverKID: e.ServerKeyID, rep: &rep}
 	count, size, perr := a.local.Pending(ctx)
 	if perr != nil {
 		a.log.Warn("agent: pending", "err", perr)
@@ -167,8 +167,11 @@ type syncRun struct {
 	c      *Client
 	tenant string
 	rep    *Report
-	total  int64 // pending changes at the start
-	done   int64 // of which the server answered for good
+	// serverKID is the server key the laptop seals for; a pull page that
+	// names another one (a rotation) replaces it.
+	serverKID string
+	total     int64 // pending changes at the start
+	done      int64 // of which the server answered for good
 }
 
 // upload sends every attachment not yet at the server, one at a time. An
@@ -359,6 +362,7 @@ func (s *syncRun) pullPage(ctx context.Context, after int64) (more bool, last in
 		switch {
 		case line.Page != nil:
 			page = *line.Page
+			s.learnServerKey(ctx, page)
 		case line.Entry != nil:
 			chunk = append(chunk, *line.Entry)
 			if len(chunk) >= s.a.cfg.PullChunk {
@@ -386,6 +390,22 @@ func (s *syncRun) pullPage(ctx context.Context, after int64) (more bool, last in
 		return false, 0, err
 	}
 	return end.More, end.LastSeq, nil
+}
+
+// learnServerKey stores the server key a pull page announces if it is
+// not the one the laptop seals for. Failing to is no reason to stop the
+// pull: seals for the old key still open at the server, and the next pull
+// announces the key again.
+func (s *syncRun) learnServerKey(ctx context.Context, page syncproto.Page) {
+	if page.ServerKeyID == "" || page.ServerKeyID == s.serverKID {
+		return
+	}
+	if err := s.a.local.SetServerKey(ctx, page.ServerPublicKey, page.ServerKeyID); err != nil {
+		s.a.log.Warn("agent: new server key not stored", "kid", page.ServerKeyID, "err", err)
+		return
+	}
+	s.a.log.Info("agent: server key changed", "kid", page.ServerKeyID, "previous", s.serverKID)
+	s.serverKID = page.ServerKeyID
 }
 
 // errWriterFailed stops decoding once the store refused a chunk; the

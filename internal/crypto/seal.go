@@ -152,3 +152,15 @@ func SealValue(ck ContentKey, plaintext, aad []byte) ([]byte, error) {
 func OpenValue(ck ContentKey, blob, aad []byte) ([]byte, error) {
 	return open(ck[:], labelValue, blob, aad)
 }
+
+// SealedKeyID returns the header kid of a compact JWE without opening it,
+// so that the recipient can pick which of its keys to open it with. A
+// JWE that does not parse as one Seal or SealKey make returns ErrOpen.
+func SealedKeyID(compact string) (string, error) {
+	obj, err := jose.ParseEncryptedCompact(compact,
+		[]jose.KeyAlgorithm{keyAlgorithm}, []jose.ContentEncryption{contentEncryption})
+	if err != nil {
+		return "", fmt.Errorf("crypto: key id of sealed message: %w", ErrOpen)
+	}
+	return obj.Header.KeyID, nil
+}

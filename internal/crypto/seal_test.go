@@ -240,3 +240,22 @@ func BenchmarkOpenKey(b *testing.B) {
 		}
 	}
 }
+
+func TestSealedKeyID(t *testing.T) {
+	server, _ := testKeys(t)
+	kid, _ := crypto.KeyID(&server.PublicKey)
+	ck, err := crypto.NewContentKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	compact, err := crypto.SealKey(&server.PublicKey, ck, kid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := crypto.SealedKeyID(compact); err != nil || got != kid {
+		t.Errorf("SealedKeyID = %q, %v; want %q", got, err, kid)
+	}
+	if _, err := crypto.SealedKeyID("not.a.jwe"); !errors.Is(err, crypto.ErrOpen) {
+		t.Errorf("SealedKeyID of garbage: %v, want ErrOpen", err)
+	}
+}

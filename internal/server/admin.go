@@ -1,7 +1,7 @@
 package server
 
-// This file holds what an operator does: tenants, enrolment codes,
-// devices and their revocation.
+// This file holds what an operator does: tenants and their keys,
+// enrolment codes, devices and their revocation.
 
 import (
 	"context"
@@ -28,34 +28,69 @@ func (s *Server) CreateTenant(ctx context.Context, id, name string) error {
 	if !tenantID.MatchString(id) {
 		return fmt.Errorf("server: create tenant %q: %w: id must match [a-z0-9-]{2,40}", id, ErrInvalid)
 	}
-	priv, err := s.genKey()
-	if err != nil {
-		return fmt.Errorf("server: create tenant %s: %w", id, err)
-	}
-	pub, err := crypto.MarshalPublicKeyPEM(&priv.PublicKey)
-	if err != nil {
-		return fmt.Errorf("server: create tenant %s: %w", id, err)
-	}
-	kid, err := crypto.KeyID(&priv.PublicKey)
-	if err != nil {
-		return fmt.Errorf("server: create tenant %s: %w", id, err)
-	}
-	der, err := crypto.MarshalPrivateKeyDER(priv)
-	if err != nil {
-		return fmt.Errorf("server: create tenant %s: %w", id, err)
-	}
-	wrapped, err := crypto.WrapKey(s.master, der, tenantKeyAAD(id, kid))
-	clear(der)
-	if err != nil {
-		return fmt.Errorf("server: create tenant %s: %w", id, err)
-	}
 	now := s.now()
-	if err := s.st.CreateTenant(ctx, Tenant{ID: id, Name: name, CreatedAt: now},
-		TenantKey{Tenant: id, KeyID: kid, PublicPEM: string(pub), PrivateWrapped: wrapped, CreatedAt: now}); err != nil {
+	k, err := s.newTenantKey(id, now)
+	if err != nil {
+		return fmt.Errorf("server: create tenant %s: %w", id, err)
+	}
+	if err := s.st.CreateTenant(ctx, Tenant{ID: id, Name: name, CreatedAt: now}, k); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
 	s.log.Info("tenant created", "tenant", id)
 	return nil
+}
+
+// RotateTenantKey makes a new key pair for a tenant and returns its kid.
+// New seals are made for it: the server announces it with every pull, and
+// laptops enrolled from now on get it at enrolment. The old key pairs are
+// kept, as what was sealed for them must still open. ErrNotFound for an
+// unknown tenant.
+func (s *Server) RotateTenantKey(ctx context.Context, tenant string) (string, error) {
+	cur, err := s.st.TenantKey(ctx, tenant)
+	if err != nil {
+		return "", fmt.Errorf("server: rotate key of tenant %s: %w", tenant, err)
+	}
+	// The newest key is the one made last, even if the clock went back.
+	now := s.now()
+	if !now.After(cur.CreatedAt) {
+		now = cur.CreatedAt.Add(time.Microsecond)
+	}
+	k, err := s.newTenantKey(tenant, now)
+	if err != nil {
+		return "", fmt.Errorf("server: rotate key of tenant %s: %w", tenant, err)
+	}
+	if err := s.st.AddTenantKey(ctx, k); err != nil {
+		return "", fmt.Errorf("server: rotate key of tenant %s: %w", tenant, err)
+	}
+	s.log.Info("tenant key rotated", "tenant", tenant, "kid", k.KeyID, "previous", cur.KeyID)
+	return k.KeyID, nil
+}
+
+// newTenantKey makes a key pair for tenant, its private key wrapped under
+// the master key.
+func (s *Server) newTenantKey(tenant string, now time.Time) (TenantKey, error) {
+	priv, err := s.genKey()
+	if err != nil {
+		return TenantKey{}, err
+	}
+	pub, err := crypto.MarshalPublicKeyPEM(&priv.PublicKey)
+	if err != nil {
+		return TenantKey{}, err
+	}
+	kid, err := crypto.KeyID(&priv.PublicKey)
+	if err != nil {
+		return TenantKey{}, err
+	}
+	der, err := crypto.MarshalPrivateKeyDER(priv)
+	if err != nil {
+		return TenantKey{}, err
+	}
+	wrapped, err := crypto.WrapKey(s.master, der, tenantKeyAAD(tenant, kid))
+	clear(der)
+	if err != nil {
+		return TenantKey{}, err
+	}
+	return TenantKey{Tenant: tenant, KeyID: kid, PublicPEM: string(pub), PrivateWrapped: wrapped, CreatedAt: now}, nil
 }
 
 // Tenants lists the tenants by id.

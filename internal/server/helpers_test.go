@@ -308,6 +308,7 @@ func (l *laptop) push(keys []syncproto.RecordKey, changes ...syncproto.Change) [
 
 // pulled is one pull page as a laptop sees it.
 type pulled struct {
+	page    syncproto.Page
 	pageKey crypto.ContentKey
 	entries []syncproto.Entry
 	end     *syncproto.End
@@ -341,6 +342,7 @@ func (l *laptop) pull(after int64, limit int) pulled {
 				l.k.t.Fatalf("first line is not a page: %s", line)
 			}
 			var err error
+			p.page = *pl.Page
 			if p.pageKey, err = crypto.OpenKey(l.priv, pl.Page.JWE); err != nil {
 				l.k.t.Fatalf("open page key: %v", err)
 			}

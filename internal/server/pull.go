@@ -4,12 +4,14 @@ package server
 // from the read pool in chunks (no read transaction stays open while the
 // page goes out over the network, and no page is ever held in memory),
 // with each record's content key wrapped under a fresh page key that is
-// sealed for the pulling device.
+// sealed for the pulling device. The page also names the tenant's current
+// server key, which is how laptops learn of a rotation.
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -91,6 +93,12 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 		return
 	}
 
+	cur, err := s.st.TenantKey(ctx, dev.Tenant)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	rc := http.NewResponseController(w)
@@ -105,7 +113,8 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 		}
 		bw.Flush()
 	}
-	if err := enc.Encode(syncproto.PullLine{Page: &syncproto.Page{ID: domain.NewID(), JWE: jwe}}); err != nil {
+	if err := enc.Encode(syncproto.PullLine{Page: &syncproto.Page{ID: domain.NewID(), JWE: jwe,
+		ServerKeyID: cur.KeyID, ServerPublicKey: cur.PublicPEM}}); err != nil {
 		abort(err)
 		return
 	}
@@ -176,7 +185,8 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 // (AAD "record_key:<record id>", as the device expects), or nil where the
 // device must not or need not get it: it sent the record itself, the
 // record is a case past its draft (a signed application: the laptop keeps
-// only its status), or the record has no key (a conflict record).
+// only its status), the record has no key (a conflict record), or its key
+// does not open (logged by record id).
 func (s *Server) pageKeyFor(ctx context.Context, dev Device, f *FeedRow, pk crypto.ContentKey, cache map[string][]byte) ([]byte, error) {
 	if w, ok := cache[f.RecordID]; ok {
 		return w, nil
@@ -184,7 +194,23 @@ func (s *Server) pageKeyFor(ctx context.Context, dev Device, f *FeedRow, pk cryp
 	var w []byte
 	signed := f.RecordType == string(domain.TypeCase) && f.RecordStatus != "" && f.RecordStatus != string(domain.StatusDraft)
 	if f.HasKey && f.Key.OriginDevice != dev.ID && !signed {
-		ck, err := s.contentKey(ctx, s.st, f.Key)
+		var ck crypto.ContentKey
+		var err error
+		badSeal := "seal:" + f.Key.SealID // in cache: a seal that did not open in this page
+		if _, ok := cache[badSeal]; ok && f.Key.SealID != "" {
+			err = fmt.Errorf("seal %s: %w (seen in this page)", f.Key.SealID, errBadSeal)
+		} else if ck, err = s.contentKey(ctx, s.st, f.Key); errors.Is(err, errBadSeal) {
+			cache[badSeal] = nil // one attempt per page, not one RSA operation per record
+		}
+		if unusableKey(err) {
+			// One key that does not open must not stop every laptop's
+			// pull at this seq: the entry goes without it (its sealed
+			// values stay unreadable on the laptop, as for a signed case).
+			s.log.Warn("pull: record key does not open, sent without it", "tenant", dev.Tenant, "device", dev.ID,
+				"record", f.RecordID, "seal", f.Key.SealID, "err", err)
+			cache[f.RecordID] = nil
+			return nil, nil
+		}
 		if err != nil {
 			return nil, err
 		}

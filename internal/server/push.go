@@ -128,8 +128,12 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 			recordIDs = append(recordIDs, ch.RecordID)
 		}
 	}
+	refusedKeys, err := s.checkPushKeys(ctx, tenant, req)
+	if err != nil {
+		return resp, err
+	}
 	var chainFlag string // the audit chain went back or forked (chain.go)
-	err := s.st.Update(ctx, func(tx Tx) error {
+	err = s.st.Update(ctx, func(tx Tx) error {
 		now := s.now()
 		seals := make(map[string]bool, len(req.Seals))
 		rows := make([]SealRow, 0, len(req.Seals))
@@ -206,6 +210,10 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 				} else {
 					res.Status, res.Seq, res.Version = syncproto.StatusDuplicate, ref.Seq, ref.Version
 				}
+				continue
+			}
+			if why, ok := refusedKeys[ch.RecordID]; ok && !keys[ch.RecordID] {
+				res.Status, res.Reason = syncproto.StatusRejected, why
 				continue
 			}
 			if held[ch.RecordID] {

@@ -542,12 +542,28 @@ func (s *sqliteStore) Tenants(ctx context.Context) ([]Tenant, error) {
 	return out, nil
 }
 
+// A tenant's keys are never deleted: the newest seals new data, the older
+// ones still open what was sealed for them. Newest is by created_at, then
+// by insertion (rowid), so keys made within one clock tick keep their order.
+const qTenantKeyCols = `SELECT kid, public_pem, private_wrapped, created_at FROM tenant_key`
+
 func (s *sqliteStore) TenantKey(ctx context.Context, tenant string) (TenantKey, error) {
+	return s.scanTenantKey(ctx, tenant, "", qTenantKeyCols+` WHERE tenant = ? ORDER BY created_at DESC, rowid DESC LIMIT 1`,
+		tenant)
+}
+
+func (s *sqliteStore) TenantKeyByID(ctx context.Context, tenant, kid string) (TenantKey, error) {
+	return s.scanTenantKey(ctx, tenant, kid, qTenantKeyCols+` WHERE tenant = ? AND kid = ?`, tenant, kid)
+}
+
+func (s *sqliteStore) scanTenantKey(ctx context.Context, tenant, kid, query string, args ...any) (TenantKey, error) {
 	k := TenantKey{Tenant: tenant}
 	var created sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT kid, public_pem, private_wrapped, created_at FROM tenant_key
-		WHERE tenant = ? ORDER BY created_at DESC, kid LIMIT 1`, tenant).Scan(&k.KeyID, &k.PublicPEM, &k.PrivateWrapped, &created)
+	err := s.r.QueryRowContext(ctx, query, args...).Scan(&k.KeyID, &k.PublicPEM, &k.PrivateWrapped, &created)
 	if errors.Is(err, sql.ErrNoRows) {
+		if kid != "" {
+			return TenantKey{}, fmt.Errorf("key %s of tenant %s: %w", kid, tenant, ErrNotFound)
+		}
 		return TenantKey{}, fmt.Errorf("tenant %s: %w", tenant, ErrNotFound)
 	}
 	if err != nil {
@@ -555,6 +571,27 @@ func (s *sqliteStore) TenantKey(ctx context.Context, tenant string) (TenantKey, 
 	}
 	k.CreatedAt = parseTime(created)
 	return k, nil
+}
+
+func (s *sqliteStore) AddTenantKey(ctx context.Context, k TenantKey) error {
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		var tenants, keys int
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM tenant WHERE id = ?),
+			(SELECT count(*) FROM tenant_key WHERE tenant = ? AND kid = ?)`, k.Tenant, k.Tenant, k.KeyID).Scan(&tenants, &keys); err != nil {
+			return fmt.Errorf("add key to tenant %s: %w", k.Tenant, err)
+		}
+		if tenants == 0 {
+			return fmt.Errorf("tenant %s: %w", k.Tenant, ErrNotFound)
+		}
+		if keys > 0 {
+			return fmt.Errorf("key %s of tenant %s: %w", k.KeyID, k.Tenant, ErrExists)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO tenant_key(tenant, kid, public_pem, private_wrapped, created_at)
+			VALUES (?, ?, ?, ?, ?)`, k.Tenant, k.KeyID, k.PublicPEM, k.PrivateWrapped, fmtTime(k.CreatedAt)); err != nil {
+			return fmt.Errorf("add key to tenant %s: %w", k.Tenant, err)
+		}
+		return nil
+	})
 }
 
 func (s *sqliteStore) AddEnrolment(ctx context.Context, e Enrolment) error {

@@ -88,9 +88,16 @@ type Store interface {
 	// taken.
 	CreateTenant(ctx context.Context, t Tenant, k TenantKey) error
 	Tenants(ctx context.Context) ([]Tenant, error)
-	// TenantKey returns the tenant's newest key pair; ErrNotFound if the
-	// tenant does not exist.
+	// TenantKey returns the tenant's newest key pair, the one new seals
+	// are made for; ErrNotFound if the tenant does not exist.
 	TenantKey(ctx context.Context, tenant string) (TenantKey, error)
+	// TenantKeyByID returns the tenant's key pair with that kid, old or
+	// new; ErrNotFound if there is none.
+	TenantKeyByID(ctx context.Context, tenant, kid string) (TenantKey, error)
+	// AddTenantKey adds a key pair to an existing tenant; it becomes the
+	// newest. ErrNotFound if the tenant does not exist, ErrExists if it
+	// has a key of that kid.
+	AddTenantKey(ctx context.Context, k TenantKey) error
 
 	AddEnrolment(ctx context.Context, e Enrolment) error
 	// Redeem uses up an enrolment code (by hash) that is unused and not

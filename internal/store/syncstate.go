@@ -113,6 +113,41 @@ func (s *Store) SaveEnrolment(ctx context.Context, e Enrolment) error {
 	})
 }
 
+// SetServerKey stores the server's current public key (PEM) and its kid,
+// as the server announces them after a key rotation: the app's next seal
+// is made for it. A seal made before stays usable, as the server keeps its
+// old keys. The kid must be the key's (crypto.KeyID); the same key again
+// changes nothing. ErrNotEnrolled before enrolment.
+func (s *Store) SetServerKey(ctx context.Context, publicPEM, kid string) error {
+	pub, err := crypto.ParsePublicKeyPEM([]byte(publicPEM))
+	if err != nil {
+		return fmt.Errorf("store: server key: %w", err)
+	}
+	if got, err := crypto.KeyID(pub); err != nil || got != kid {
+		return fmt.Errorf("store: server key: kid %q does not name the key", kid)
+	}
+	return s.writeTx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		err := s.txQueryRow(ctx, tx, `SELECT value FROM meta WHERE key = ?`, metaServerKeyID).Scan(&cur)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotEnrolled
+		}
+		if err != nil {
+			return fmt.Errorf("store: server key: %w", err)
+		}
+		if cur == kid {
+			return nil
+		}
+		for k, v := range map[string]string{metaServerKey: publicPEM, metaServerKeyID: kid} {
+			if _, err := s.txExec(ctx, tx, `UPDATE meta SET value = ? WHERE key = ?`, v, k); err != nil {
+				return fmt.Errorf("store: server key: %w", err)
+			}
+		}
+		return s.appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: agentClerk,
+			Action: "device.server_key_changed", RecordType: "device", RecordID: s.deviceID})
+	})
+}
+
 // agentClerk is the clerk id of what `syncd agent` does on its own.
 const agentClerk = "syncd-agent"
 

@@ -230,10 +230,15 @@ type PullLine struct {
 	End   *End   `json:"end,omitempty"`
 }
 
-// Page carries the page key, sealed for the device's public key.
+// Page carries the page key, sealed for the device's public key, and the
+// tenant's current server key: after a rotation the device seals for the
+// new key from its next seal on (what it sealed for an older key still
+// opens at the server, which picks the key by the JWE's kid).
 type Page struct {
-	ID  string `json:"id"`
-	JWE string `json:"jwe"`
+	ID              string `json:"id"`
+	JWE             string `json:"jwe"`
+	ServerKeyID     string `json:"server_key_id,omitempty"`
+	ServerPublicKey string `json:"server_public_key,omitempty"` // PEM
 }
 
 // End closes a complete pull page.
