@@ -696,7 +696,7 @@ func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	ss.Store().Close()
-	// The table as schema 4 had it.
+	// The table as schema 4 had it (and the audit log without schema 6's key).
 	db := rawDB(t, path)
 	if _, err := db.Exec(`CREATE TABLE attachment_old (
 			sha256      TEXT PRIMARY KEY,
@@ -712,6 +712,8 @@ func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
 		DROP TABLE attachment;
 		ALTER TABLE attachment_old RENAME TO attachment;
 		CREATE INDEX attachment_by_record ON attachment(record_id);
+		DROP TABLE audit_key;
+		ALTER TABLE audit_log DROP COLUMN key_id;
 		PRAGMA user_version = 4`); err != nil {
 		t.Fatal(err)
 	}
