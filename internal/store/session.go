@@ -28,6 +28,9 @@ type Session struct {
 	pages  map[string]crypto.ContentKey // opened pull page keys, by page id
 	devKey *rsa.PrivateKey              // the device's private key, once opened
 	seal   *sealState                   // this session's seal key for the server
+	// confirmed holds the second clerks who confirmed cases in this
+	// session (four-eyes), by case id.
+	confirmed map[string]domain.Clerk
 }
 
 // WithKDFParams sets the password key derivation parameters used when a
