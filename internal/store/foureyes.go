@@ -83,12 +83,24 @@ func (s *Store) SetPolicy(ctx context.Context, p syncproto.Policy) error {
 	if p.FourEyes {
 		fe = "on"
 	}
+	same := func(cur Policy) bool {
+		var at string
+		if !cur.SetAt.IsZero() {
+			at = cur.SetAt.UTC().Format(time.RFC3339)
+		}
+		return cur.Known && cur.FourEyes == p.FourEyes && at == p.SetAt
+	}
+	// Every pull page brings the policy; most times it is the one kept,
+	// and a read spares the write lock.
+	if cur, err := s.policy(ctx, s.r); err == nil && same(cur) {
+		return nil
+	}
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		cur, err := s.policy(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if cur.Known && cur.FourEyes == p.FourEyes {
+		if same(cur) {
 			return nil
 		}
 		for k, v := range map[string]string{metaPolicyFourEyes: fe, metaPolicySetAt: p.SetAt} {
@@ -96,6 +108,9 @@ func (s *Store) SetPolicy(ctx context.Context, p syncproto.Policy) error {
 				ON CONFLICT(key) DO UPDATE SET value = excluded.value`, k, v); err != nil {
 				return fmt.Errorf("write %s: %w", k, err)
 			}
+		}
+		if cur.Known && cur.FourEyes == p.FourEyes {
+			return nil // the same policy, set again
 		}
 		return s.appendAudit(ctx, tx, AuditEntry{At: s.now(), DeviceID: s.deviceID, ClerkID: agentClerk,
 			Action: "policy.four_eyes_" + fe, RecordType: "policy", RecordID: "four_eyes"})
