@@ -168,7 +168,7 @@ func (ss *Session) ConfirmFourEyes(ctx context.Context, caseID, username string,
 	same := subtle.ConstantTimeCompare(odk[:], dk[:]) == 1
 	odk.Zero()
 	if !same {
-		return domain.Clerk{}, fmt.Errorf("%s: %s's key is not this laptop's", op, other.Username)
+		return domain.Clerk{}, fmt.Errorf("%s: clerk %s holds another laptop's key", op, other.ID)
 	}
 	if err := ss.st.audit(ctx, other.ID, "case.four_eyes_confirmed", string(domain.TypeCase), caseID); err != nil {
 		return domain.Clerk{}, fmt.Errorf("%s: %w", op, err)
