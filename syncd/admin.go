@@ -25,6 +25,8 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
   revoke DEVICE-ID            revoke a laptop (lost or stolen): its token stops working at once
   appointment --tenant T --visit V --at TIME --service S [--minutes N] [--name NAME]
                               book an appointment centrally (it reaches the laptops by sync)
+  policy --tenant T [--four-eyes on|off]
+                              show or set the tenant's policy (four-eyes sign-off on its laptops)
   demo --tenant T [--day YYYY-MM-DD]
                               book a sample visit with appointments (one cancelled, one moved)
                               for the demo kit; prints the visit's id`
@@ -37,6 +39,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	sub := args[0]
+	if sub == "policy" {
+		return runPolicy(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	db := fs.String("db", "central.db", "server database (SQLite file)")

@@ -295,6 +295,8 @@ func (k *Kit) rejectReason(reason string) string {
 		return k.t("Der Datensatz war im Rathaus schon gelöscht, als er hier geändert wurde.")
 	case strings.HasPrefix(reason, merge.ErrBadChange.Error()):
 		return k.t("Die Änderung war unvollständig oder fehlerhaft.")
+	case strings.HasPrefix(reason, syncproto.ReasonFourEyes):
+		return k.t("Das Rathaus verlangt die Bestätigung durch eine zweite Person. Der Antrag ist wieder „unterschrieben“: bitte öffnen, von einer zweiten Person bestätigen lassen und erneut versiegeln.")
 	case reason == syncproto.ReasonIDInUse:
 		return k.t("Die Kennung der Änderung ist im Rathaus schon vergeben.")
 	}

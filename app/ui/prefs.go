@@ -15,7 +15,6 @@ import (
 type Settings struct {
 	Lang      string        // "de" or "en"
 	LockAfter time.Duration // inactivity lock; BSI SYS.2.1.A1 asks for one
-	FourEyes  bool          // a second clerk confirms before a case is sealed
 	IDReader  string        // serial port of the ID-document reader
 	Pad       string        // serial port of the signature pad
 }
@@ -31,7 +30,6 @@ func DefaultSettings() Settings {
 const (
 	metaLang      = "app.lang"
 	metaLockAfter = "app.lock_after_s"
-	metaFourEyes  = "app.four_eyes"
 	metaIDReader  = "app.port.id_reader"
 	metaPad       = "app.port.pad"
 )
@@ -58,10 +56,6 @@ func LoadSettings(ctx context.Context, st *store.Store) (Settings, error) {
 	} else if n, perr := strconv.Atoi(v); perr == nil && n > 0 {
 		s.LockAfter = time.Duration(n) * time.Second
 	}
-	if v, err = get(metaFourEyes); err != nil {
-		return s, err
-	}
-	s.FourEyes = v == "true"
 	if s.IDReader, err = get(metaIDReader); err != nil {
 		return s, err
 	}
@@ -75,7 +69,7 @@ func LoadSettings(ctx context.Context, st *store.Store) (Settings, error) {
 func SaveSettings(ctx context.Context, st *store.Store, s Settings) error {
 	for k, v := range map[string]string{
 		metaLang: s.Lang, metaLockAfter: strconv.Itoa(int(s.LockAfter / time.Second)),
-		metaFourEyes: strconv.FormatBool(s.FourEyes), metaIDReader: s.IDReader, metaPad: s.Pad,
+		metaIDReader: s.IDReader, metaPad: s.Pad,
 	} {
 		if err := st.SetMeta(ctx, k, v); err != nil {
 			return fmt.Errorf("settings: %s: %w", k, err)

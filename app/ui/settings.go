@@ -20,10 +20,11 @@ import (
 	"github.com/buergerkoffer/kit/internal/store"
 )
 
-// Settings: language, inactivity lock, four-eyes confirmation, the two
-// devices' ports with "Testen" (the same drivers as hwtool), the town
-// hall's server (enrolment, address, connection test), and the clerks who
-// can sign in on this laptop.
+// Settings: language, inactivity lock, the town hall's four-eyes policy
+// (shown, not set: the town hall decides it), the two devices' ports with
+// "Testen" (the same drivers as hwtool), the town hall's server
+// (enrolment, address, connection test), and the clerks who can sign in
+// on this laptop.
 
 const portTestTimeout = 5 * time.Second
 
@@ -54,8 +55,18 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 	if lockSel.Selected == "" {
 		lockSel.PlaceHolder = k.tf("%d Sekunden", int(s.LockAfter/time.Second))
 	}
-	fourEyes := widget.NewCheck(k.t("Eine zweite Person bestätigt jeden Antrag vor dem Versiegeln"), nil)
-	fourEyes.SetChecked(s.FourEyes)
+	fourEyes := wrapped("")
+	var policy store.Policy
+	k.work(func(ctx context.Context) (err error) {
+		policy, err = k.Store.Policy(ctx)
+		return err
+	}, func(err error) {
+		if err != nil {
+			k.setText(fourEyes, k.message(err))
+			return
+		}
+		k.setText(fourEyes, k.policyText(policy))
+	})
 
 	// The port tests end with the screen: on Windows a COM port is
 	// exclusive, and "Ausweis lesen" must find it free.
@@ -112,7 +123,6 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 				n.LockAfter = LockChoices[i]
 			}
 		}
-		n.FourEyes = fourEyes.Checked
 		n.IDReader, n.Pad = strings.TrimSpace(idPort.Text), strings.TrimSpace(padPort.Text)
 		k.work(func(ctx context.Context) error { return SaveSettings(ctx, k.Store, n) }, func(err error) {
 			if err != nil {
@@ -152,6 +162,17 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 	box.Add(widget.NewSeparator())
 	box.Add(k.clerkSettings(ss))
 	return container.NewVScroll(box)
+}
+
+// policyText says what the town hall decided about four-eyes sign-off.
+func (k *Kit) policyText(p store.Policy) string {
+	switch {
+	case !p.Known:
+		return k.t("Noch nicht vom Rathaus übermittelt; bis dahin ohne zweite Person. Das Rathaus prüft beim Übertragen.")
+	case p.FourEyes:
+		return k.t("Eine zweite Person bestätigt jeden Antrag vor dem Versiegeln (vom Rathaus festgelegt).")
+	}
+	return k.t("Ohne zweite Person (vom Rathaus festgelegt).")
 }
 
 func portExample() string {

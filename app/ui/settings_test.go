@@ -16,6 +16,7 @@ import (
 	"github.com/buergerkoffer/kit/assets"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // Every text a screen shows has an English entry, with the same
@@ -85,6 +86,15 @@ func TestSettings_DevicesAndLanguage(t *testing.T) {
 	h.waitText("Lesegerät in Ordnung")
 	h.tapNth("Testen", 1)
 	h.waitText("Unterschriftenpad in Ordnung: 38400 Baud")
+	// Four-eyes is the town hall's to decide: shown, with no switch.
+	h.waitText("Noch nicht vom Rathaus übermittelt")
+	h.do(func() {
+		for _, o := range h.walk() {
+			if _, ok := o.(*widget.Check); ok {
+				t.Error("the settings offer a switch; four-eyes is the town hall's policy")
+			}
+		}
+	})
 	h.shot("13-einstellungen")
 
 	var selects []*widget.SelectEntry
@@ -100,15 +110,10 @@ func TestSettings_DevicesAndLanguage(t *testing.T) {
 	h.tapNth("Testen", 0)
 	h.waitText("Der Anschluss lässt sich nicht öffnen.")
 
-	// Four-eyes on, English: saved, and in force at once.
+	// English: saved, and in force at once.
 	for _, o := range h.objects() {
-		switch x := o.(type) {
-		case *widget.Check:
-			h.do(func() { x.SetChecked(true) })
-		case *widget.Select:
-			if len(x.Options) == 2 && x.Options[1] == "English" {
-				h.do(func() { x.SetSelected("English") })
-			}
+		if x, ok := o.(*widget.Select); ok && len(x.Options) == 2 && x.Options[1] == "English" {
+			h.do(func() { x.SetSelected("English") })
 		}
 	}
 	h.do(func() { selects[0].SetText(h.mrz.Path()) })
@@ -119,24 +124,20 @@ func TestSettings_DevicesAndLanguage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Lang != "en" || !s.FourEyes || s.IDReader != h.mrz.Path() {
+	if s.Lang != "en" || s.IDReader != h.mrz.Path() {
 		t.Errorf("saved settings %+v", s)
 	}
 	h.shot("14-settings-english")
 }
 
-// With four-eyes confirmation on, a signed case is sealed only after a
-// second clerk has confirmed it with their own password.
+// With the town hall's four-eyes policy on (pulled by the agent), a signed
+// case is sealed only after a second clerk has confirmed it with their own
+// password; the settings show the policy, and no clerk can switch it off.
 func TestFourEyesBeforeSealing(t *testing.T) {
 	h := newHarness(t, harnessOpt{noDevices: true})
-	s, _ := LoadSettings(h.ctx, h.st)
-	s.FourEyes = true
-	if err := SaveSettings(h.ctx, h.st, s); err != nil {
+	if err := h.st.SetPolicy(h.ctx, syncproto.Policy{FourEyes: true}); err != nil {
 		t.Fatal(err)
 	}
-	h.k.mu.Lock()
-	h.k.settings.FourEyes = true
-	h.k.mu.Unlock()
 	ss := h.session("anna")
 	v, err := ss.CreateVisit(h.ctx, domain.Visit{Place: "Pflegeheim St. Anna", Day: time.Now().Format("2006-01-02")})
 	if err != nil {
@@ -182,7 +183,7 @@ func TestFourEyesBeforeSealing(t *testing.T) {
 	h.do(func() { sel.SetSelected("Ben Keller (ben)") })
 	h.typeInto(pw, testPassword)
 	h.tap("Bestätigen")
-	h.waitText("Bestätigt durch die zweite Person.")
+	h.waitText("Bestätigt durch die zweite Person: Ben Keller.")
 	h.tap("Versiegeln und abschließen")
 	h.waitScreen("day")
 	got, _, err := ss.Case(h.ctx, c.ID)
@@ -199,4 +200,7 @@ func TestFourEyesBeforeSealing(t *testing.T) {
 	if got.Status != domain.StatusSealed || got.ConfirmedBy != ben || ben == "" {
 		t.Errorf("case %s confirmed by %q (ben is %q)", got.Status, got.ConfirmedBy, ben)
 	}
+	h.tap("Einstellungen")
+	h.waitScreen("settings")
+	h.waitText("vom Rathaus festgelegt")
 }

@@ -17,16 +17,14 @@ import (
 
 // Sign-off: the clerk closes the case, which seals it for the town hall.
 // From then on nobody on the laptop can change it; once the town hall has
-// acknowledged it, its content is destroyed on the laptop. With four-eyes
-// confirmation on (settings), a second clerk signs in here with their own
-// password before the case can be sealed.
+// acknowledged it, its content is destroyed on the laptop. When the town
+// hall's policy asks for four-eyes confirmation, a second clerk confirms
+// here with their own password before the case can be sealed. The rules
+// are the store's (ConfirmFourEyes, SealCase); this screen only asks.
 
 func (k *Kit) showSignoff(f *caseFlow) {
 	k.show("signoff", func() fyne.CanvasObject { return k.signoff(f) })
 }
-
-// errSameClerk: the four-eyes confirmation needs another person.
-var errSameClerk = errors.New("ui: four-eyes confirmation by the same clerk")
 
 func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 	ss := k.Session()
@@ -35,7 +33,6 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 	}
 	lang := k.lang()
 	msg := problem()
-	fourEyes := k.Settings().FourEyes
 	seal := k.button("Versiegeln und abschließen", nil)
 	seal.Importance = widget.HighImportance
 	box := container.NewVBox(heading(k.t("Abschließen")),
@@ -66,87 +63,30 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 		})
 	}
 
-	if fourEyes {
-		box.Add(widget.NewSeparator())
-		box.Add(bold(k.t("Vier-Augen-Prinzip")))
-		done := widget.NewLabel("")
-		if f.confirmedBy != "" {
-			done.SetText(k.t("Bestätigt durch die zweite Person."))
-			box.Add(done)
-		} else {
-			seal.Disable()
-			user := widget.NewSelect(nil, nil)
-			user.PlaceHolder = k.t("(zweite Person wählen)")
-			byName := map[string]domain.Clerk{}
-			var cs []domain.Clerk
-			k.work(func(ctx context.Context) (err error) {
-				cs, err = k.Store.Clerks(ctx)
-				return err
-			}, func(err error) {
-				for _, c := range cs {
-					// Another person than who witnessed the signature
-					// and who is signed in.
-					if c.ID != ss.Clerk().ID && c.ID != f.signedBy {
-						byName[fmt.Sprintf("%s (%s)", c.DisplayName, c.Username)] = c
-					}
-				}
-				var names []string
-				for n := range byName {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				user.SetOptions(names)
-				if len(names) == 0 {
-					k.setProblem(msg, k.t("Auf diesem Laptop ist keine zweite Person eingerichtet (Einstellungen → Personen)."))
-				}
-			})
-			pw := widget.NewPasswordEntry()
-			confirm := k.button("Bestätigen", nil)
-			confirm.OnTapped = func() {
-				k.touch()
-				c, ok := byName[user.Selected]
-				if !ok {
-					k.setProblem(msg, k.t("Bitte die zweite Person wählen."))
-					return
-				}
-				secret := []byte(pw.Text)
-				confirm.Disable()
-				k.flowWork(f, func(ctx context.Context) error {
-					other, err := k.Store.Unlock(ctx, c.Username, secret)
-					if err != nil {
-						return err
-					}
-					other.Lock() // only the password check was wanted
-					if other.Clerk().ID == ss.Clerk().ID || other.Clerk().ID == f.signedBy {
-						return errSameClerk
-					}
-					v, err := k.current(ctx, ss, f)
-					if err != nil {
-						return err
-					}
-					r, err := ss.Update(ctx, f.id, v, domain.Fields{"confirmed_by": other.Clerk().ID})
-					if err != nil {
-						return err
-					}
-					f.version, f.confirmedBy = r.Version, other.Clerk().ID
-					return nil
-				}, func(err error) {
-					confirm.Enable()
-					pw.SetText("")
-					switch {
-					case errors.Is(err, store.ErrWrongPassword):
-						k.setProblem(msg, k.unlockMessage(err))
-					case err != nil:
-						k.setProblem(msg, k.message(err))
-					default:
-						k.rebuild()
-					}
-				})
-			}
-			box.Add(widget.NewForm(widget.NewFormItem(k.t("Zweite Person"), user), widget.NewFormItem(k.t("Passwort"), pw)))
-			box.Add(container.NewHBox(confirm))
+	// The town hall's policy, as this laptop last received it, says
+	// whether a second clerk confirms; sealing waits until it is read.
+	fourEyes := container.NewVBox()
+	box.Add(fourEyes)
+	seal.Disable()
+	var policy store.Policy
+	var clerks []domain.Clerk
+	k.work(func(ctx context.Context) (err error) {
+		if policy, err = k.Store.Policy(ctx); err != nil || !policy.FourEyes {
+			return err
 		}
-	}
+		clerks, err = k.Store.Clerks(ctx)
+		return err
+	}, func(err error) {
+		switch {
+		case err != nil:
+			k.setProblem(msg, k.message(err))
+		case !policy.FourEyes:
+			seal.Enable()
+		default:
+			k.fourEyesConfirm(fourEyes, ss, f, clerks, seal, msg)
+		}
+		k.relayout()
+	})
 
 	seal.OnTapped = func() {
 		k.touch()
@@ -154,7 +94,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 		k.flowWork(f, func(ctx context.Context) error {
 			v, err := k.current(ctx, ss, f)
 			if err == nil {
-				v, err = ss.SetCaseStatus(ctx, f.id, v, domain.StatusSealed)
+				v, err = ss.SealCase(ctx, f.id, v)
 			}
 			if err == nil {
 				f.version, f.status = v, domain.StatusSealed
@@ -163,7 +103,7 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 		}, func(err error) {
 			if err != nil {
 				seal.Enable()
-				k.setProblem(msg, k.message(err))
+				k.setProblem(msg, k.fourEyesMessage(err))
 				return
 			}
 			k.notice = k.t("Antrag versiegelt. Er wird bei der nächsten Synchronisierung an das Rathaus übertragen.")
@@ -196,4 +136,74 @@ func (k *Kit) signoff(f *caseFlow) fyne.CanvasObject {
 	box.Add(msg)
 	return container.NewBorder(box, container.NewHBox(later, layoutSpacer(), resign, seal), nil, nil,
 		container.NewVScroll(content))
+}
+
+// fourEyesConfirm fills box with the second clerk's confirmation: once it
+// is given in this session, sealing is possible.
+func (k *Kit) fourEyesConfirm(box *fyne.Container, ss *store.Session, f *caseFlow, clerks []domain.Clerk, seal *widget.Button, msg *widget.Label) {
+	box.Add(widget.NewSeparator())
+	box.Add(bold(k.t("Vier-Augen-Prinzip")))
+	if c, ok := ss.FourEyesConfirmation(f.id); ok {
+		box.Add(widget.NewLabel(k.tf("Bestätigt durch die zweite Person: %s.", c.DisplayName)))
+		seal.Enable()
+		return
+	}
+	box.Add(wrapped(k.t("Das Rathaus verlangt, dass eine zweite Person den Antrag vor dem Versiegeln mit ihrem Passwort bestätigt.")))
+	// Another person than who is signed in and who witnessed the
+	// signature (the store refuses them as well).
+	byName := map[string]domain.Clerk{}
+	var names []string
+	for _, c := range clerks {
+		if c.ID != ss.Clerk().ID && c.ID != f.signedBy {
+			n := fmt.Sprintf("%s (%s)", c.DisplayName, c.Username)
+			byName[n] = c
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	user := widget.NewSelect(names, nil)
+	user.PlaceHolder = k.t("(zweite Person wählen)")
+	if len(names) == 0 {
+		k.setProblem(msg, k.t("Auf diesem Laptop ist keine zweite Person eingerichtet (Einstellungen → Personen)."))
+	}
+	pw := widget.NewPasswordEntry()
+	confirm := k.button("Bestätigen", nil)
+	confirm.OnTapped = func() {
+		k.touch()
+		c, ok := byName[user.Selected]
+		if !ok {
+			k.setProblem(msg, k.t("Bitte die zweite Person wählen."))
+			return
+		}
+		secret := []byte(pw.Text)
+		confirm.Disable()
+		k.flowWork(f, func(ctx context.Context) error {
+			_, err := ss.ConfirmFourEyes(ctx, f.id, c.Username, secret)
+			clear(secret)
+			return err
+		}, func(err error) {
+			confirm.Enable()
+			pw.SetText("")
+			if err != nil {
+				k.setProblem(msg, k.fourEyesMessage(err))
+				return
+			}
+			k.rebuild()
+		})
+	}
+	box.Add(widget.NewForm(widget.NewFormItem(k.t("Zweite Person"), user), widget.NewFormItem(k.t("Passwort"), pw)))
+	box.Add(container.NewHBox(confirm))
+}
+
+// fourEyesMessage says what went wrong with a confirmation or a seal.
+func (k *Kit) fourEyesMessage(err error) string {
+	switch {
+	case errors.Is(err, store.ErrWrongPassword):
+		return k.unlockMessage(err)
+	case errors.Is(err, store.ErrSameClerk):
+		return k.t("Bestätigen muss eine andere Person als die, die versiegelt oder die Unterschrift abgenommen hat.")
+	case errors.Is(err, store.ErrFourEyes):
+		return k.t("Vor dem Versiegeln muss eine zweite Person den Antrag mit ihrem Passwort bestätigen.")
+	}
+	return k.message(err)
 }

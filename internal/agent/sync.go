@@ -389,6 +389,9 @@ func (s *syncRun) pullPage(ctx context.Context, after int64) (more bool, last in
 	if err != nil {
 		return false, 0, err
 	}
+	if err := s.keepPolicy(ctx, end); err != nil {
+		return false, 0, err
+	}
 	return end.More, end.LastSeq, nil
 }
 

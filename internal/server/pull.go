@@ -172,7 +172,13 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 		abort(err)
 		return
 	}
-	if err := enc.Encode(syncproto.PullLine{End: &syncproto.End{LastSeq: last, More: last < head, HeadSeq: head}}); err != nil {
+	policy, err := readPolicy(ctx, s.st, dev.Tenant)
+	if err != nil {
+		abort(err)
+		return
+	}
+	if err := enc.Encode(syncproto.PullLine{End: &syncproto.End{LastSeq: last, More: last < head, HeadSeq: head,
+		Policy: &policy}}); err != nil {
 		abort(err)
 		return
 	}

@@ -189,6 +189,7 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 			return err
 		}
 
+		fourEyes := &fourEyesCheck{tx: tx, tenant: tenant}
 		done := make(map[string]int, len(req.Changes)) // change id -> index of its result
 		held := map[string]bool{}                      // records with a change held back (retry)
 		rowOf := make([]int, len(req.Changes))         // index of each change's feed row, -1 if none
@@ -225,6 +226,12 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 			} else if why != "" {
 				held[ch.RecordID] = true
 				res.Status, res.Reason = syncproto.StatusRetry, why
+				continue
+			}
+			if why, err := fourEyes.refusal(ctx, a, ch); err != nil {
+				return err
+			} else if why != "" {
+				res.Status, res.Reason = syncproto.StatusRejected, why
 				continue
 			}
 			restamped := a.receive(ch)

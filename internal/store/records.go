@@ -195,6 +195,11 @@ func (ss *Session) applyTx(ctx context.Context, tx *sql.Tx, mp *mutation) (Recor
 				return err
 			}
 		}
+		if cur.Type == domain.TypeCase {
+			if err := ss.checkFourEyes(ctx, tx, m, old); err != nil {
+				return err
+			}
+		}
 
 		next := old.Clone()
 		changes := map[string]FieldChange{}

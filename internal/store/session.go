@@ -30,6 +30,9 @@ type Session struct {
 	seal   *sealState                   // this session's committed seal key for the server
 	txSeal *sealState                   // a seal made in the write transaction txOf, not yet committed
 	txOf   *sql.Tx
+	// confirmed holds the second clerks who confirmed cases in this
+	// session (four-eyes), by case id.
+	confirmed map[string]domain.Clerk
 }
 
 // WithKDFParams sets the password key derivation parameters used when a

@@ -141,6 +141,9 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 				if _, err := s.txExec(ctx, tx, `UPDATE change_log SET rejected = ? WHERE id = ?`, reason, r.ID); err != nil {
 					return err
 				}
+				if err := s.undoRefusedSeal(ctx, tx, req.Changes[i], reason); err != nil {
+					return err
+				}
 			case syncproto.StatusRetry:
 			default:
 				return fmt.Errorf("change %s: unknown status %q", r.ID, r.Status)

@@ -246,7 +246,26 @@ type End struct {
 	LastSeq int64 `json:"last_seq"` // the checkpoint after this page
 	More    bool  `json:"more"`     // another page follows at once
 	HeadSeq int64 `json:"head_seq"` // the newest seq of the tenant
+	// Policy is the tenant's policy as the server applies it now; absent
+	// from servers that predate it.
+	Policy *Policy `json:"policy,omitempty"`
 }
+
+// Policy is what a tenant's operator decided for all its laptops (`syncd
+// admin policy`). Laptops keep the last one they pulled; the server
+// checks pushes against the one it has at push time.
+type Policy struct {
+	// FourEyes: a second clerk confirms every case, with their own
+	// password, before it is sealed.
+	FourEyes bool `json:"four_eyes"`
+	// SetAt is when the operator last changed it (RFC 3339, "" never).
+	SetAt string `json:"set_at,omitempty"`
+}
+
+// ReasonFourEyes begins the reason of a seal refused because the tenant's
+// policy asks for a second clerk's confirmation that the case lacks; what
+// follows names the defect (no confirmation, the same clerk).
+const ReasonFourEyes = "four-eyes confirmation required"
 
 // Error is the JSON body of every 4xx and 5xx answer.
 type Error struct {
