@@ -20,7 +20,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	db := fs.String("db", "central.db", "server database (SQLite file)")
 	listen := fs.String("listen", "127.0.0.1:8470", "address to listen on")
-	masterKey := fs.String("master-key", "", "file with the server master key (default: <db>.key, created if missing)")
+	masterKey := fs.String("master-key", "", "file with the server master key, created 0600 if missing; keep it off the database's\n"+
+		"volume and its backups (default: $"+server.EnvMasterKeyFile+"; a file beside the database only if named here)")
 	cert := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS only")
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
 	tenant := fs.String("tenant", "", "create this tenant at start if it does not exist (id)")
@@ -33,9 +34,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, Log: log})
+	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, KeyApart: true, Log: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
+		if errors.Is(err, server.ErrMasterKeyBesideDB) {
+			fmt.Fprintf(stderr, "syncd serve: keep the master key on another volume (or in a secret store) and name it with\n"+
+				"  --master-key PATH or %s=PATH; --master-key %s.key accepts it beside the database\n",
+				server.EnvMasterKeyFile, *db)
+		}
 		return 2
 	}
 	defer srv.Close()

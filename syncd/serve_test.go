@@ -1,0 +1,129 @@
+package main
+
+// What `syncd serve` refuses to start with: a master key that others can
+// read or that lies beside the database.
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// envMasterKey names the master key file when --master-key does not.
+const envMasterKey = "BK_MASTER_KEY_FILE"
+
+// serveOnce runs `syncd serve` with args until it says where it listens
+// (then stops it) or exits. It returns whether it started, its exit code
+// when it did not, and what it wrote to stderr.
+func serveOnce(t *testing.T, args ...string) (started bool, code int, stderr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	out := &lineWriter{first: make(chan string, 1)}
+	errOut := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"serve"}, args...), out, errOut) }()
+	select {
+	case <-out.first:
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			t.Fatal("serve did not stop")
+		}
+		return true, 0, errOut.String()
+	case code := <-done:
+		return false, code, errOut.String()
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve neither started nor exited")
+	}
+	return false, 0, ""
+}
+
+// lockedBuffer is a bytes.Buffer safe for a writer and a reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func TestServe_MasterKeyBesideDB(t *testing.T) {
+	t.Setenv(envMasterKey, "")
+	dir, keyDir := t.TempDir(), t.TempDir()
+	db := filepath.Join(dir, "central.db")
+
+	// No --master-key: the default <db>.key would lie beside the database.
+	started, code, stderr := serveOnce(t, "--db", db, "--listen", "127.0.0.1:0")
+	if started || code == 0 {
+		t.Fatalf("serve started with its master key beside the database (exit %d): %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "--master-key") || !strings.Contains(stderr, envMasterKey) {
+		t.Errorf("the refusal does not say what to do: %s", stderr)
+	}
+	if _, err := os.Stat(db + ".key"); err == nil {
+		t.Error("a refused start left a master key beside the database")
+	}
+
+	// Named by the environment, in the database's directory: refused too.
+	t.Setenv(envMasterKey, filepath.Join(dir, "master.key"))
+	if started, code, stderr := serveOnce(t, "--db", db, "--listen", "127.0.0.1:0"); started || code == 0 {
+		t.Fatalf("serve started with %s beside the database: %s", envMasterKey, stderr)
+	}
+	// Named by the environment, elsewhere: starts.
+	t.Setenv(envMasterKey, filepath.Join(keyDir, "master.key"))
+	if started, code, stderr := serveOnce(t, "--db", db, "--listen", "127.0.0.1:0"); !started {
+		t.Fatalf("serve with %s on another path: exit %d: %s", envMasterKey, code, stderr)
+	}
+	// Named explicitly with --master-key (here: beside another database):
+	// the operator's choice, accepted.
+	t.Setenv(envMasterKey, "")
+	db2 := filepath.Join(dir, "second.db")
+	if started, code, stderr := serveOnce(t, "--db", db2, "--listen", "127.0.0.1:0", "--master-key", db2+".key"); !started {
+		t.Fatalf("serve with an explicit --master-key: exit %d: %s", code, stderr)
+	}
+}
+
+func TestServe_MasterKeyReadableByOthers(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("file modes are not permissions on Windows")
+	}
+	t.Setenv(envMasterKey, "")
+	db, key := filepath.Join(t.TempDir(), "central.db"), filepath.Join(t.TempDir(), "master.key")
+	if err := os.WriteFile(key, bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(key, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started, code, stderr := serveOnce(t, "--db", db, "--listen", "127.0.0.1:0", "--master-key", key)
+	if started || code == 0 {
+		t.Fatalf("serve started with a master key of mode 0644 (exit %d): %s", code, stderr)
+	}
+	if !strings.Contains(stderr, key) {
+		t.Errorf("the refusal does not name the file: %s", stderr)
+	}
+	// The same file, made private: starts.
+	if err := os.Chmod(key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if started, code, stderr := serveOnce(t, "--db", db, "--listen", "127.0.0.1:0", "--master-key", key); !started {
+		t.Fatalf("serve with a private master key: exit %d: %s", code, stderr)
+	}
+}
