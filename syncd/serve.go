@@ -24,6 +24,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"volume and its backups (default: $"+server.EnvMasterKeyFile+"; a file beside the database only if named here)")
 	cert := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS only")
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
+	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on an address other machines reach (device tokens cross the\n"+
+		"network in clear: only behind a TLS-terminating proxy)")
 	tenant := fs.String("tenant", "", "create this tenant at start if it does not exist (id)")
 	tenantName := fs.String("tenant-name", "", "display name of --tenant")
 	if err := fs.Parse(args); err != nil {
@@ -55,6 +57,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
 		return 2
+	}
+	if *cert == "" && !isLoopback(ln.Addr()) {
+		if !*insecure {
+			ln.Close()
+			fmt.Fprintf(stderr, "syncd serve: refusing plain HTTP on %s, which other machines reach: device tokens would cross\n"+
+				"  the network in clear. Give --tls-cert and --tls-key, listen on 127.0.0.1, or (behind a TLS-terminating\n"+
+				"  proxy only) --insecure-http\n", ln.Addr())
+			return 2
+		}
+		log.Warn("INSECURE: plain HTTP on an address other machines reach; device tokens cross the network in clear "+
+			"unless a TLS-terminating proxy is in front (--insecure-http)", "addr", ln.Addr().String())
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -93,6 +106,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		<-done
 	}
 	return 0
+}
+
+// isLoopback reports whether a listener's address is reachable from this
+// machine only. An unspecified address (":8470", "0.0.0.0:8470") is
+// every interface's.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 func ensureTenant(ctx context.Context, srv *server.Server, id, name string) error {

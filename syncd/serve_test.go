@@ -1,7 +1,8 @@
 package main
 
 // What `syncd serve` refuses to start with: a master key that others can
-// read or that lies beside the database.
+// read or that lies beside the database, and plain HTTP on an address
+// other machines can reach.
 
 import (
 	"bytes"
@@ -125,5 +126,33 @@ func TestServe_MasterKeyReadableByOthers(t *testing.T) {
 	}
 	if started, code, stderr := serveOnce(t, "--db", db, "--listen", "127.0.0.1:0", "--master-key", key); !started {
 		t.Fatalf("serve with a private master key: exit %d: %s", code, stderr)
+	}
+}
+
+func TestServe_PlainHTTPOnlyOnLoopback(t *testing.T) {
+	t.Setenv(envMasterKey, "")
+	dir := t.TempDir()
+	db, key := filepath.Join(dir, "central.db"), filepath.Join(dir, "central.db.key")
+	for _, listen := range []string{"0.0.0.0:0", ":0"} {
+		started, code, stderr := serveOnce(t, "--db", db, "--master-key", key, "--listen", listen)
+		if started || code == 0 {
+			t.Errorf("--listen %s: plain HTTP on every interface (exit %d): %s", listen, code, stderr)
+			continue
+		}
+		if !strings.Contains(stderr, "--insecure-http") {
+			t.Errorf("--listen %s: the refusal does not name --insecure-http: %s", listen, stderr)
+		}
+	}
+	started, code, stderr := serveOnce(t, "--db", db, "--master-key", key, "--listen", "0.0.0.0:0", "--insecure-http")
+	if !started {
+		t.Fatalf("--insecure-http: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(strings.ToLower(stderr), "insecure") {
+		t.Errorf("--insecure-http started without a warning: %s", stderr)
+	}
+	for _, listen := range []string{"127.0.0.1:0", "localhost:0"} {
+		if started, code, stderr := serveOnce(t, "--db", db, "--master-key", key, "--listen", listen); !started {
+			t.Errorf("--listen %s: exit %d: %s", listen, code, stderr)
+		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,6 +80,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("agent: client: server URL %q is not an http(s) URL", cfg.BaseURL)
 	}
+	if base.Scheme == "http" && !isLoopbackHost(base.Hostname()) {
+		return nil, fmt.Errorf("agent: client: server URL %q: %w", cfg.BaseURL, ErrInsecureURL)
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -126,6 +130,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount, wait: cfg.RetryWait,
 		maxWait: cfg.RetryMaxWait}, nil
+}
+
+// isLoopbackHost reports whether a URL's host is this machine: localhost,
+// 127.0.0.0/8 or ::1. Other names are not resolved: what a name points to
+// may change, a literal loopback address cannot.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Close closes idle connections. The client stays usable.

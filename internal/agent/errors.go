@@ -30,6 +30,10 @@ var (
 	// ErrTooLarge: a request is over a limit of the protocol, found before
 	// sending it (the server answers 413 for the same).
 	ErrTooLarge = errors.New("agent: request over the protocol's limit")
+	// ErrInsecureURL: the server address is http:// for a host other
+	// than this machine, where the device token would cross the network
+	// in clear. Plain HTTP is for loopback only (tests, the demo).
+	ErrInsecureURL = errors.New("agent: plain http:// is allowed for this machine only (127.0.0.0/8, ::1, localhost); use https://")
 	// errStalled cancels an attempt that moved no byte for the client's
 	// Timeout; it is a network error and is retried.
 	errStalled = errors.New("agent: connection stalled")
@@ -140,6 +144,8 @@ func Describe(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case errors.Is(err, ErrInsecureURL):
+		return "Unverschlüsselte Serveradresse (http://) – bitte die https://-Adresse von der IT verwenden"
 	case errors.Is(err, store.ErrNotEnrolled):
 		return "Gerät ist noch nicht beim Server angemeldet – bitte an die IT wenden"
 	case IsUnauthorized(err):
