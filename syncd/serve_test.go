@@ -2,18 +2,27 @@ package main
 
 // What `syncd serve` refuses to start with: a master key that others can
 // read or that lies beside the database, and plain HTTP on an address
-// other machines can reach.
+// other machines can reach. And what it answers to someone guessing
+// enrolment codes.
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/buergerkoffer/kit/internal/crypto"
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // envMasterKey names the master key file when --master-key does not.
@@ -154,5 +163,51 @@ func TestServe_PlainHTTPOnlyOnLoopback(t *testing.T) {
 		if started, code, stderr := serveOnce(t, "--db", db, "--master-key", key, "--listen", listen); !started {
 			t.Errorf("--listen %s: exit %d: %s", listen, code, stderr)
 		}
+	}
+}
+
+func TestServe_EnrolThrottled(t *testing.T) {
+	k := startKit(t)
+	code := k.admin("enrol", "--tenant", "musterstadt")
+	priv, err := crypto.GenerateKeyPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := crypto.MarshalPublicKeyPEM(&priv.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var throttled int
+	for i := range 30 {
+		body, _ := json.Marshal(syncproto.EnrolRequest{Code: fmt.Sprintf("AAAA-BBBB-%04d", 1000+i), Name: "Koffer",
+			LocalID: domain.NewID(), PublicKey: string(pub)})
+		resp, err := http.Post(k.url+"/v1/enrol", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		switch resp.StatusCode {
+		case http.StatusUnauthorized:
+		case http.StatusTooManyRequests:
+			throttled++
+			if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err != nil || s < 1 || s > 60 {
+				t.Errorf("429 with Retry-After %q", resp.Header.Get("Retry-After"))
+			}
+		default:
+			t.Errorf("wrong code %d: status %d", i, resp.StatusCode)
+		}
+	}
+	if throttled < 15 {
+		t.Fatalf("30 wrong codes in a row: %d answered 429", throttled)
+	}
+	// While throttled, even a good code waits: it is not used up.
+	body, _ := json.Marshal(syncproto.EnrolRequest{Code: code, Name: "Koffer", LocalID: domain.NewID(), PublicKey: string(pub)})
+	resp, err := http.Post(k.url+"/v1/enrol", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a good code while throttled: %d", resp.StatusCode)
 	}
 }

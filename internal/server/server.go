@@ -67,6 +67,8 @@ type Server struct {
 
 	seenMu sync.Mutex
 	seen   map[string]time.Time // when a device's last_seen_at was last written
+
+	enrolLimit *enrolLimiter // wrong enrolment codes per client address
 }
 
 // sealCacheSize bounds the opened seal keys kept in memory. A device makes
@@ -108,6 +110,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{st: st, now: cfg.Now, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
 		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{}}
+	s.enrolLimit = newEnrolLimiter(enrolAddrs)
 	if err := s.loadMasterKey(ctx, keyFile); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("server: open: %w", err)
