@@ -193,6 +193,17 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		s.wrongCode(w, addr)
 		return
 	}
+	// The code first, by a read: a wrong one is answered, and counted,
+	// whatever else the request holds, and takes no write transaction.
+	open, err := s.st.EnrolmentOpen(r.Context(), crypto.HashToken(code), s.now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !open {
+		s.wrongCode(w, addr)
+		return
+	}
 	if len(req.Name) > maxTextLen || len(req.LocalID) > maxTextLen {
 		writeError(w, http.StatusBadRequest, "name or local id too long")
 		return
@@ -205,15 +216,6 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	kid, err := crypto.KeyID(pub)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "device public key unusable")
-		return
-	}
-	open, err := s.st.EnrolmentOpen(r.Context(), crypto.HashToken(code), s.now())
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if !open {
-		s.wrongCode(w, addr)
 		return
 	}
 	token, err := crypto.NewToken()
