@@ -63,7 +63,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			ln.Close()
 			fmt.Fprintf(stderr, "syncd serve: refusing plain HTTP on %s, which other machines reach: device tokens would cross\n"+
 				"  the network in clear. Give --tls-cert and --tls-key, listen on 127.0.0.1, or (behind a TLS-terminating\n"+
-				"  proxy only) --insecure-http\n", ln.Addr())
+				"  proxy only) --insecure-http\n", *listen)
 			return 2
 		}
 		log.Warn("INSECURE: plain HTTP on an address other machines reach; device tokens cross the network in clear "+
