@@ -96,20 +96,24 @@ bench-sync: build
 # with the server and uses the simulators. Each keeps its own embedded
 # SQLite file in ./run; a second `make run` goes on with the same files.
 # Without a display the app runs under Xvfb.
+# The demo's master key lies beside its database, named explicitly (the
+# server refuses it there otherwise); a real server keeps it on another
+# volume or in a secret store (README, "Sync").
 SERVER := http://127.0.0.1:8470
+MASTER_KEY ?= $(RUNDIR)/central.db.key
 run: build
 	@mkdir -p $(RUNDIR)
-	@$(BIN)/syncd serve --db $(RUNDIR)/central.db --listen 127.0.0.1:8470 --tenant demo --tenant-name "Demo-Stadt" > $(RUNDIR)/serve.out 2> $(RUNDIR)/serve.log & echo $$! > $(RUNDIR)/serve.pid
+	@$(BIN)/syncd serve --db $(RUNDIR)/central.db --master-key $(MASTER_KEY) --listen 127.0.0.1:8470 --tenant demo --tenant-name "Demo-Stadt" > $(RUNDIR)/serve.out 2> $(RUNDIR)/serve.log & echo $$! > $(RUNDIR)/serve.pid
 	@trap 'kill $$(cat $(RUNDIR)/*.pid 2>/dev/null) 2>/dev/null; rm -f $(RUNDIR)/*.pid' EXIT INT TERM; \
 	for i in $$(seq 50); do [ -s $(RUNDIR)/serve.out ] && break; sleep 0.2; done; \
 	[ -s $(RUNDIR)/serve.out ] || { echo "central server did not start:"; cat $(RUNDIR)/serve.log; exit 1; }; \
 	echo "central server:          $$(head -n1 $(RUNDIR)/serve.out)"; \
 	today=$$(date +%F); \
 	if [ "$$(cat $(RUNDIR)/demo.day 2>/dev/null)" != "$$today" ]; then \
-		$(BIN)/syncd admin demo --db $(RUNDIR)/central.db --tenant demo --day $$today > $(RUNDIR)/demo.visit 2>> $(RUNDIR)/admin.log && echo $$today > $(RUNDIR)/demo.day && \
+		$(BIN)/syncd admin demo --db $(RUNDIR)/central.db --master-key $(MASTER_KEY) --tenant demo --day $$today > $(RUNDIR)/demo.visit 2>> $(RUNDIR)/admin.log && echo $$today > $(RUNDIR)/demo.day && \
 		echo "demo visit booked for:   $$today"; \
 	fi; \
-	code=$$($(BIN)/syncd admin enrol --db $(RUNDIR)/central.db --tenant demo 2>> $(RUNDIR)/admin.log) || exit 1; \
+	code=$$($(BIN)/syncd admin enrol --db $(RUNDIR)/central.db --master-key $(MASTER_KEY) --tenant demo 2>> $(RUNDIR)/admin.log) || exit 1; \
 	$(BIN)/syncd agent --db $(RUNDIR)/field.db > $(RUNDIR)/agent.out 2> $(RUNDIR)/agent.log & echo $$! > $(RUNDIR)/agent.pid; \
 	$(BIN)/hwtool simulate --device mrz --link $(RUNDIR) > $(RUNDIR)/mrz.port 2> $(RUNDIR)/mrz.log & echo $$! > $(RUNDIR)/mrz.pid; \
 	$(BIN)/hwtool simulate --device sigpad --loop=false > $(RUNDIR)/sigpad.port 2> $(RUNDIR)/sigpad.log & echo $$! > $(RUNDIR)/sigpad.pid; \

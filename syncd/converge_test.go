@@ -52,7 +52,8 @@ func (s *soakServer) start(t *testing.T) {
 	out := &lineWriter{first: make(chan string, 1)}
 	var errOut bytes.Buffer
 	go func() {
-		s.done <- run(ctx, []string{"serve", "--db", s.db, "--listen", s.listen, "--tenant", "musterstadt"}, out, &errOut)
+		s.done <- run(ctx, []string{"serve", "--db", s.db, "--master-key", s.db + ".key", "--listen", s.listen,
+			"--tenant", "musterstadt"}, out, &errOut)
 	}()
 	select {
 	case <-out.first:

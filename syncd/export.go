@@ -12,7 +12,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/store"
 )
 
-// runExport implements `syncd export --db PATH [--tenant T]`: a canonical
+// runExport implements `syncd export --db PATH [--tenant T [--master-key F]]`: a canonical
 // dump of the content (JSON lines sorted by record id, no bookkeeping). With
 // --tenant PATH is the server's database; without, a laptop's field store.
 // After a complete sync with nothing pending, a laptop's export equals the
@@ -24,11 +24,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs.SetOutput(stderr)
 	db := fs.String("db", "", "field store, or with --tenant the server database")
 	tenant := fs.String("tenant", "", "export this tenant of a server database")
+	masterKey := fs.String("master-key", "", "with --tenant: server master key file (default: $"+server.EnvMasterKeyFile+", else <db>.key)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *db == "" {
-		fmt.Fprintln(stderr, "usage: syncd export --db PATH [--tenant T]")
+		fmt.Fprintln(stderr, "usage: syncd export --db PATH [--tenant T [--master-key FILE]]")
 		return 2
 	}
 	if _, err := os.Stat(*db); err != nil {
@@ -38,7 +39,7 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	w := bufio.NewWriterSize(stdout, 64<<10)
 	var err error
 	if *tenant != "" {
-		err = exportServer(ctx, *db, *tenant, w)
+		err = exportServer(ctx, *db, *masterKey, *tenant, w)
 	} else {
 		err = exportField(ctx, *db, w)
 	}
@@ -52,8 +53,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	return 0
 }
 
-func exportServer(ctx context.Context, db, tenant string, w io.Writer) error {
-	srv, err := server.Open(ctx, server.Config{DBPath: db})
+func exportServer(ctx context.Context, db, masterKey, tenant string, w io.Writer) error {
+	srv, err := server.Open(ctx, server.Config{DBPath: db, MasterKeyFile: masterKey})
 	if err != nil {
 		return err
 	}

@@ -21,9 +21,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	fs.SetOutput(stderr)
 	db := fs.String("db", "central.db", "server database (SQLite file)")
 	listen := fs.String("listen", "127.0.0.1:8470", "address to listen on")
-	masterKey := fs.String("master-key", "", "file with the server master key (default: <db>.key, created if missing)")
+	masterKey := fs.String("master-key", "", "file with the server master key, created 0600 if missing; keep it off the database's\n"+
+		"volume and its backups (default: $"+server.EnvMasterKeyFile+"; a file beside the database only if named here)")
 	cert := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS only")
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
+	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on an address other machines reach (device tokens cross the\n"+
+		"network in clear: only behind a TLS-terminating proxy)")
 	tenant := fs.String("tenant", "", "create this tenant at start if it does not exist (id)")
 	tenantName := fs.String("tenant-name", "", "display name of --tenant")
 	maxLead := fs.Duration("max-clock-lead", hlc.DefaultMaxLead, "how far ahead of this server's clock a laptop's change may be before the server orders it by its own clock")
@@ -35,9 +38,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, Log: log, MaxClockLead: *maxLead})
+	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, KeyApart: true, Log: log, MaxClockLead: *maxLead})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
+		if errors.Is(err, server.ErrMasterKeyBesideDB) {
+			fmt.Fprintf(stderr, "syncd serve: keep the master key on another volume (or in a secret store) and name it with\n"+
+				"  --master-key PATH or %s=PATH; --master-key %s.key accepts it beside the database\n",
+				server.EnvMasterKeyFile, *db)
+		}
 		return 2
 	}
 	defer srv.Close()
@@ -51,6 +59,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
 		return 2
+	}
+	if *cert == "" && !isLoopback(ln.Addr()) {
+		if !*insecure {
+			ln.Close()
+			fmt.Fprintf(stderr, "syncd serve: refusing plain HTTP on %s, which other machines reach: device tokens would cross\n"+
+				"  the network in clear. Give --tls-cert and --tls-key, listen on 127.0.0.1, or (behind a TLS-terminating\n"+
+				"  proxy only) --insecure-http\n", *listen)
+			return 2
+		}
+		log.Warn("INSECURE: plain HTTP on an address other machines reach; device tokens cross the network in clear "+
+			"unless a TLS-terminating proxy is in front (--insecure-http)", "addr", ln.Addr().String())
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -89,6 +108,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		<-done
 	}
 	return 0
+}
+
+// isLoopback reports whether a listener's address is reachable from this
+// machine only. An unspecified address (":8470", "0.0.0.0:8470") is
+// every interface's.
+func isLoopback(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }
 
 func ensureTenant(ctx context.Context, srv *server.Server, id, name string) error {

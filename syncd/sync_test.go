@@ -62,8 +62,8 @@ func startKit(t *testing.T) *kit {
 	var errOut bytes.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--db", k.srvDB, "--listen", "127.0.0.1:0", "--tenant", "musterstadt",
-			"--tenant-name", "Stadt Musterstadt"}, out, &errOut)
+		done <- run(ctx, []string{"serve", "--db", k.srvDB, "--master-key", k.srvDB + ".key", "--listen", "127.0.0.1:0",
+			"--tenant", "musterstadt", "--tenant-name", "Stadt Musterstadt"}, out, &errOut)
 	}()
 	select {
 	case line := <-out.first:

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -79,6 +80,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
 		return nil, fmt.Errorf("agent: client: server URL %q is not an http(s) URL", cfg.BaseURL)
 	}
+	if base.Scheme == "http" && !isLoopbackHost(base.Hostname()) {
+		return nil, fmt.Errorf("agent: client: server URL %q: %w", cfg.BaseURL, ErrInsecureURL)
+	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -126,6 +130,17 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount, wait: cfg.RetryWait,
 		maxWait: cfg.RetryMaxWait}, nil
+}
+
+// isLoopbackHost reports whether a URL's host is this machine: localhost,
+// 127.0.0.0/8 or ::1. Other names are not resolved: what a name points to
+// may change, a literal loopback address cannot.
+func isLoopbackHost(host string) bool {
+	if strings.EqualFold(strings.TrimSuffix(host, "."), "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // Close closes idle connections. The client stays usable.
@@ -233,8 +248,9 @@ func check(op string, resp *resty.Response, err error) error {
 	return nil
 }
 
-// postJSON sends in as JSON and decodes the answer into out.
-func (c *Client) postJSON(ctx context.Context, op, path string, in, out any) error {
+// postJSON sends in as JSON through r (c.r retries, c.once does not) and
+// decodes the answer into out.
+func (c *Client) postJSON(ctx context.Context, r *resty.Client, op, path string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("agent: %s: %w", op, err)
@@ -242,7 +258,7 @@ func (c *Client) postJSON(ctx context.Context, op, path string, in, out any) err
 	if len(body) > syncproto.MaxBodyBytes {
 		return fmt.Errorf("agent: %s: body of %d bytes: %w", op, len(body), ErrTooLarge)
 	}
-	resp, err := c.r.R().SetContext(ctx).
+	resp, err := r.R().SetContext(ctx).
 		SetHeader("Content-Type", "application/json").
 		SetHeader("Accept", "application/json").
 		SetBody(body).
@@ -279,14 +295,18 @@ func (c *Client) health(ctx context.Context, r *resty.Client) (syncproto.Health,
 	return h, nil
 }
 
-// Enrol redeems a one-time enrolment code (POST /v1/enrol).
+// Enrol redeems a one-time enrolment code (POST /v1/enrol), in one
+// attempt: the server uses the code up when it enrols the device, so a
+// retry after a lost answer would fail on the used code and leave on the
+// server a device that no laptop holds. Its errors are described for the
+// clerk as an enrolment's (Describe): wait, or ask for a new code.
 func (c *Client) Enrol(ctx context.Context, req syncproto.EnrolRequest) (syncproto.EnrolResponse, error) {
 	var res syncproto.EnrolResponse
-	if err := c.postJSON(ctx, "enrol", "/"+syncproto.Version+"/enrol", req, &res); err != nil {
-		return res, err
+	if err := c.postJSON(ctx, c.once, "enrol", "/"+syncproto.Version+"/enrol", req, &res); err != nil {
+		return res, &enrolError{err: err}
 	}
 	if res.Token == "" || res.Tenant == "" {
-		return res, fmt.Errorf("agent: enrol: %w: no token or tenant in the answer", ErrProtocol)
+		return res, &enrolError{err: fmt.Errorf("agent: enrol: %w: no token or tenant in the answer", ErrProtocol)}
 	}
 	return res, nil
 }
@@ -302,7 +322,7 @@ func (c *Client) Push(ctx context.Context, tenant string, req syncproto.PushRequ
 	if req.Changes == nil {
 		req.Changes = []syncproto.Change{}
 	}
-	if err := c.postJSON(ctx, "push", tenantPath(tenant, "push"), req, &res); err != nil {
+	if err := c.postJSON(ctx, c.r, "push", tenantPath(tenant, "push"), req, &res); err != nil {
 		return res, err
 	}
 	if len(res.Results) != len(req.Changes) {

@@ -30,6 +30,10 @@ var (
 	// ErrTooLarge: a request is over a limit of the protocol, found before
 	// sending it (the server answers 413 for the same).
 	ErrTooLarge = errors.New("agent: request over the protocol's limit")
+	// ErrInsecureURL: the server address is http:// for a host other
+	// than this machine, where the device token would cross the network
+	// in clear. Plain HTTP is for loopback only (tests, the demo).
+	ErrInsecureURL = errors.New("agent: plain http:// is allowed for this machine only (127.0.0.0/8, ::1, localhost); use https://")
 	// errStalled cancels an attempt that moved no byte for the client's
 	// Timeout; it is a network error and is retried.
 	errStalled = errors.New("agent: connection stalled")
@@ -108,6 +112,49 @@ func IsNetwork(err error) bool {
 	return errors.As(err, &ue) || errors.As(err, &ne) || errors.As(err, &oe)
 }
 
+// enrolError marks a failed enrolment. A clerk acts on it differently
+// from a failed sync: nothing is retried by itself, and an enrolment whose
+// answer was lost may have used up the code.
+type enrolError struct{ err error }
+
+func (e *enrolError) Error() string { return e.err.Error() }
+func (e *enrolError) Unwrap() error { return e.err }
+
+// notSent reports whether err happened before the request reached the
+// server (no such host, connection refused), so that a code is unused.
+func notSent(err error) bool {
+	var (
+		dns *net.DNSError
+		oe  *net.OpError
+	)
+	return errors.As(err, &dns) || (errors.As(err, &oe) && oe.Op == "dial")
+}
+
+// describeEnrol says what a failed enrolment means for the clerk, "" when
+// Describe's words for a sync fit it as well.
+func describeEnrol(err error) string {
+	const newCode = "bitte bei der IT einen neuen Code anfordern"
+	switch st := StatusOf(err); {
+	case st == 429:
+		wait := "eine Minute"
+		if ra := retryAfter(err); ra > 0 {
+			wait = fmt.Sprintf("%d Sekunden", int((ra+time.Second-1)/time.Second))
+		}
+		return "Zu viele Anmeldeversuche mit falschem Code – bitte " + wait + " warten und es dann erneut versuchen"
+	case st == 401:
+		return "Der Code ist unbekannt, schon benutzt oder abgelaufen – " + newCode
+	case st >= 500:
+		return fmt.Sprintf("Anmeldung am Server fehlgeschlagen (%d) – %s", st, newCode)
+	case st != 0 || IsCertificate(err):
+		return ""
+	case notSent(err):
+		return "Keine Verbindung zum Server – der Code ist noch gültig, bitte später erneut versuchen"
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return "Anmeldung abgebrochen – der Code ist womöglich verbraucht; " + newCode
+	}
+	return "Die Antwort des Servers ging verloren – der Code ist womöglich verbraucht; " + newCode
+}
+
 // localError marks a failure of the local store, so that it is not taken
 // for the server's.
 type localError struct {
@@ -128,6 +175,11 @@ func local(op string, err error) error {
 	return &localError{op: op, err: err}
 }
 
+func isEnrol(err error) bool {
+	var ee *enrolError
+	return errors.As(err, &ee)
+}
+
 func isLocal(err error) bool {
 	var le *localError
 	return errors.As(err, &le)
@@ -140,6 +192,10 @@ func Describe(err error) string {
 	switch {
 	case err == nil:
 		return ""
+	case isEnrol(err) && describeEnrol(err) != "":
+		return describeEnrol(err)
+	case errors.Is(err, ErrInsecureURL):
+		return "Unverschlüsselte Serveradresse (http://) – bitte die https://-Adresse von der IT verwenden"
 	case errors.Is(err, store.ErrNotEnrolled):
 		return "Gerät ist noch nicht beim Server angemeldet – bitte an die IT wenden"
 	case IsUnauthorized(err):

@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -171,8 +173,17 @@ func decodeJSON(w http.ResponseWriter, body io.Reader, v any) bool {
 	return true
 }
 
+// handleEnrol redeems an enrolment code. An address that sent too many
+// wrong codes is answered 429 (enrollimit.go), and a code is looked up by
+// a read before the write transaction that redeems it.
 func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	if !allowed(w, r, http.MethodPost) {
+		return
+	}
+	addr := clientAddr(r.RemoteAddr)
+	if wait := s.enrolLimit.wait(addr, s.now()); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(w, http.StatusTooManyRequests, "too many wrong enrolment codes from this address; wait, then ask for a new code")
 		return
 	}
 	var req syncproto.EnrolRequest
@@ -181,7 +192,18 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	code, ok := normaliseCode(req.Code)
 	if !ok {
-		writeError(w, http.StatusUnauthorized, "unknown, used or expired enrolment code")
+		s.wrongCode(w, addr)
+		return
+	}
+	// The code first, by a read: a wrong one is answered, and counted,
+	// whatever else the request holds, and takes no write transaction.
+	open, err := s.st.EnrolmentOpen(r.Context(), crypto.HashToken(code), s.now())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if !open {
+		s.wrongCode(w, addr)
 		return
 	}
 	if len(req.Name) > maxTextLen || len(req.LocalID) > maxTextLen {
@@ -206,8 +228,8 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	dev := Device{ID: domain.NewID(), Name: req.Name, LocalID: req.LocalID, PublicKeyPEM: req.PublicKey, KeyID: kid,
 		EnrolledAt: s.now()}
 	tenant, err := s.st.Redeem(r.Context(), crypto.HashToken(code), crypto.HashToken(token), dev)
-	if errors.Is(err, ErrNotFound) {
-		writeError(w, http.StatusUnauthorized, "unknown, used or expired enrolment code")
+	if errors.Is(err, ErrNotFound) { // used by another request since the read
+		s.wrongCode(w, addr)
 		return
 	}
 	if err != nil {
@@ -222,6 +244,15 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	s.log.Info("device enrolled", "tenant", tenant, "device", dev.ID)
 	writeJSON(w, syncproto.EnrolResponse{Tenant: tenant, DeviceID: dev.ID, Token: token,
 		ServerPublicKey: tk.PublicPEM, ServerKeyID: tk.KeyID})
+}
+
+// wrongCode answers a wrong enrolment code and counts it against addr.
+func (s *Server) wrongCode(w http.ResponseWriter, addr string) {
+	if s.enrolLimit.failed(addr, s.now()) {
+		s.log.Warn("enrolment throttled: too many wrong codes", "addr", addr, "per", enrolWindow.String(),
+			"failures", enrolFailures)
+	}
+	writeError(w, http.StatusUnauthorized, "unknown, used or expired enrolment code")
 }
 
 func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, dev Device) {

@@ -8,8 +8,8 @@
 // sealed as the devices sent them, under per-record content keys that are
 // wrapped under seal keys (which only the tenant's private key opens) or,
 // for records made centrally, under the server's master key. The master
-// key (32 random bytes in a file next to the database) also wraps every
-// tenant's private key.
+// key (32 random bytes in a file that must not lie beside the database,
+// masterkey.go) also wraps every tenant's private key.
 //
 // Persistence goes through the Store interface (store.go); SQLite is the
 // one implementation (sqlite.go).
@@ -35,11 +35,19 @@ import (
 
 // Config configures Open.
 type Config struct {
-	DBPath        string           // SQLite file
-	MasterKeyFile string           // default DBPath+".key"; 32 random bytes, created 0600 if missing
-	Now           func() time.Time // default time.Now
-	Log           *slog.Logger     // default slog.Default(); never given personal data
-	Catalog       *catalog.Catalog // default catalog.LoadEmbedded()
+	DBPath string // SQLite file
+	// MasterKeyFile holds the master key: 32 random bytes, created 0600
+	// if missing, refused if its group or others may read it (Unix).
+	// "" means $BK_MASTER_KEY_FILE (EnvMasterKeyFile), or DBPath+".key"
+	// when that is unset too.
+	MasterKeyFile string
+	// KeyApart refuses a master key file in the database's directory
+	// unless MasterKeyFile names it: a backup of that directory would
+	// hold the key beside all it protects. `syncd serve` sets it.
+	KeyApart bool
+	Now      func() time.Time // default time.Now
+	Log      *slog.Logger     // default slog.Default(); never given personal data
+	Catalog  *catalog.Catalog // default catalog.LoadEmbedded()
 	// MaxClockLead is how far ahead of the server's clock a pushed
 	// change's clock may be before the server restamps it (default
 	// hlc.DefaultMaxLead).
@@ -65,6 +73,8 @@ type Server struct {
 
 	seenMu sync.Mutex
 	seen   map[string]time.Time // when a device's last_seen_at was last written
+
+	enrolLimit *enrolLimiter // wrong enrolment codes per client address
 }
 
 // sealCacheSize bounds the opened seal keys kept in memory. A device makes
@@ -99,8 +109,9 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		cfg.Catalog = c
 	}
-	if cfg.MasterKeyFile == "" {
-		cfg.MasterKeyFile = cfg.DBPath + ".key"
+	keyFile, err := masterKeyFile(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("server: open: %w", err)
 	}
 	st, err := openSQLite(ctx, cfg.DBPath)
 	if err != nil {
@@ -108,7 +119,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{st: st, now: cfg.Now, maxLead: cfg.MaxClockLead, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
 		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{}}
-	if err := s.loadMasterKey(ctx, cfg.MasterKeyFile); err != nil {
+	s.enrolLimit = newEnrolLimiter(enrolAddrs)
+	if err := s.loadMasterKey(ctx, keyFile); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("server: open: %w", err)
 	}
@@ -138,7 +150,7 @@ func (s *Server) loadMasterKey(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	b, err := os.ReadFile(path)
+	b, err := readMasterKey(path)
 	if errors.Is(err, os.ErrNotExist) {
 		if check != "" {
 			return fmt.Errorf("master key %s missing, but the database was made with one", path)
@@ -205,9 +217,5 @@ func createMasterKey(path string) ([]byte, error) {
 	if err := os.Link(tmp, path); err != nil && !errors.Is(err, os.ErrExist) {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return b, nil
+	return readMasterKey(path)
 }

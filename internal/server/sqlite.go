@@ -633,6 +633,19 @@ func (s *sqliteStore) Redeem(ctx context.Context, codeHash, tokenHash string, d 
 	return tenant, err
 }
 
+func (s *sqliteStore) EnrolmentOpen(ctx context.Context, codeHash string, at time.Time) (bool, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, `SELECT 1 FROM enrolment WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?`,
+		codeHash, fmtTime(at)).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up enrolment code: %w", err)
+	}
+	return true, nil
+}
+
 func scanDevice(sc interface{ Scan(...any) error }) (Device, error) {
 	var d Device
 	var enrolled, seen, revoked sql.NullString

@@ -105,6 +105,10 @@ type Store interface {
 	// same transaction; it returns the tenant. ErrNotFound for an
 	// unknown, used or expired code.
 	Redeem(ctx context.Context, codeHash, tokenHash string, d Device) (tenant string, err error)
+	// EnrolmentOpen reports, by a read, whether an enrolment code (by
+	// hash) is unused and not expired at at: a wrong guess is answered
+	// without taking the write transaction.
+	EnrolmentOpen(ctx context.Context, codeHash string, at time.Time) (bool, error)
 	// DeviceByToken returns the non-revoked device with that token hash,
 	// ErrNotFound if there is none.
 	DeviceByToken(ctx context.Context, tokenHash string) (Device, error)

@@ -173,7 +173,8 @@ func (p *proc) kill() {
 
 func (c *cluster) startServer() {
 	c.t.Helper()
-	c.server = c.start("serve", "serve", "--db", c.srvDB, "--listen", c.addr, "--tenant", tenant)
+	c.server = c.start("serve", "serve", "--db", c.srvDB, "--master-key", c.srvDB+".key", "--listen", c.addr,
+		"--tenant", tenant)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, _ := os.ReadFile(c.server.log)
