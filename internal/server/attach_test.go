@@ -21,6 +21,7 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/sqlmigrate"
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
@@ -284,7 +285,7 @@ func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	if err := migrate(ctx, db, steps[:1]); err != nil {
+	if err := sqlmigrate.Up(ctx, db, steps, 1); err != nil {
 		t.Fatal(err)
 	}
 	rec1, rec2 := domain.NewID(), domain.NewID()

@@ -13,13 +13,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/merge"
 	"github.com/buergerkoffer/kit/internal/sqlitedsn"
+	"github.com/buergerkoffer/kit/internal/sqlmigrate"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -134,7 +133,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 		s.Close()
 		return nil, err
 	}
-	if err := migrate(ctx, s.w, steps); err != nil {
+	if err := sqlmigrate.Up(ctx, s.w, steps, len(steps)); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -198,55 +197,14 @@ func (s *sqliteStore) startCheckpointer() {
 	}()
 }
 
-func loadMigrations() ([]string, error) {
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil || len(names) == 0 {
-		return nil, fmt.Errorf("embedded migrations missing: %v", err)
+// loadMigrations returns the server's schema steps, which
+// internal/sqlmigrate applies.
+func loadMigrations() ([]sqlmigrate.Step, error) {
+	steps, err := sqlmigrate.Load(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("embedded migrations: %w", err)
 	}
-	sort.Strings(names)
-	out := make([]string, len(names))
-	for i, n := range names {
-		b, err := fs.ReadFile(migrationFS, n)
-		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", n, err)
-		}
-		out[i] = string(b)
-	}
-	return out, nil
-}
-
-// migrate applies the missing steps, one immediate transaction each, so a
-// second process opening the same file waits and then finds them done.
-func migrate(ctx context.Context, db *sql.DB, steps []string) error {
-	for {
-		done, err := func() (bool, error) {
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				return false, fmt.Errorf("migrate: begin: %w", err)
-			}
-			defer tx.Rollback()
-			var v int
-			if err := tx.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
-				return false, fmt.Errorf("migrate: read version: %w", err)
-			}
-			if v > len(steps) {
-				return false, fmt.Errorf("migrate: schema version %d is newer than this program (%d)", v, len(steps))
-			}
-			if v == len(steps) {
-				return true, nil
-			}
-			if _, err := tx.ExecContext(ctx, steps[v]); err != nil {
-				return false, fmt.Errorf("migrate: step %d: %w", v+1, err)
-			}
-			if _, err := tx.ExecContext(ctx, fmt.Sprintf(`PRAGMA user_version = %d`, v+1)); err != nil {
-				return false, fmt.Errorf("migrate: set version %d: %w", v+1, err)
-			}
-			return false, tx.Commit()
-		}()
-		if err != nil || done {
-			return err
-		}
-	}
+	return steps, nil
 }
 
 func (s *sqliteStore) Close() error {

@@ -1,11 +1,16 @@
 package store
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/buergerkoffer/kit/internal/sqlmigrate"
+)
 
 // Errors a caller can act on; test with errors.Is.
 var (
 	// ErrTooNew: the database was written by a newer version of the kit.
-	ErrTooNew = errors.New("store: database is newer than this program")
+	// It is sqlmigrate's, which refuses such a database for both ends.
+	ErrTooNew = sqlmigrate.ErrTooNew
 	// ErrWrongPassword: the clerk name or password is not right. Which of the
 	// two is deliberately not said.
 	ErrWrongPassword = errors.New("store: wrong clerk name or password")

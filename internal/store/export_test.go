@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
+
+	"github.com/buergerkoffer/kit/internal/sqlmigrate"
 )
 
 // MigrateTo brings the database at path to schema version n only (tests
@@ -14,7 +16,7 @@ func MigrateTo(ctx context.Context, path string, n int) error {
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
-	return migrate(ctx, db, migrations, n)
+	return sqlmigrate.Up(ctx, db, migrations, n)
 }
 
 // RawDSN is the connection string tests use to act like someone with

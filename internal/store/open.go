@@ -14,6 +14,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/sqlitedsn"
+	"github.com/buergerkoffer/kit/internal/sqlmigrate"
 
 	"modernc.org/sqlite" // also registers the "sqlite" driver
 	sqlite3 "modernc.org/sqlite/lib"
@@ -74,7 +75,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	}
 	s.w.SetMaxOpenConns(1)
 	s.w.SetConnMaxIdleTime(0)
-	if err := migrate(ctx, s.w, migrations, len(migrations)); err != nil {
+	if err := sqlmigrate.Up(ctx, s.w, migrations, len(migrations)); err != nil {
 		s.w.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
