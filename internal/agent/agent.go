@@ -14,10 +14,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
+	"github.com/buergerkoffer/kit/internal/backoff"
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
@@ -61,6 +61,7 @@ type Config struct {
 // syncs once. It is safe for concurrent use.
 type Agent struct {
 	cfg     Config
+	backoff backoff.Policy // after a failed sync: Retry-After is its floor
 	local   Local
 	log     *slog.Logger
 	now     func() time.Time
@@ -109,7 +110,10 @@ func New(cfg Config, local Local) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Agent{cfg: cfg, local: local, log: log, now: cfg.Now, trigger: make(chan struct{}, 1)}, nil
+	return &Agent{cfg: cfg, local: local, log: log, now: cfg.Now, trigger: make(chan struct{}, 1),
+		// The upper half of each wait is random, so that a town's laptops
+		// do not all come back at once when the server does.
+		backoff: backoff.Policy{Min: cfg.BackoffMin, Max: cfg.BackoffMax, Jitter: true}}, nil
 }
 
 // Trigger asks for a sync now; it does not wait for it. A running Run
@@ -167,24 +171,6 @@ func (a *Agent) setState(ctx context.Context, kv map[string]string) {
 	}
 }
 
-// backoff returns the wait after the n-th failure in a row: BackoffMin
-// doubled n-1 times, capped at BackoffMax, of which the upper half is
-// random (so a town's laptops do not return all at once); at least the
-// server's Retry-After hint, capped too.
-func (a *Agent) backoff(n int, hint time.Duration) time.Duration {
-	d := a.cfg.BackoffMax
-	if shift := n - 1; shift < 30 {
-		if v := a.cfg.BackoffMin << max(shift, 0); v > 0 && v < d {
-			d = v
-		}
-	}
-	d = d/2 + rand.N(d/2+1)
-	if hint > d {
-		d = min(hint, a.cfg.BackoffMax)
-	}
-	return d
-}
-
 // What the loop is waiting for.
 type loopState int
 
@@ -226,7 +212,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		if IsNetwork(err) {
 			state = stOffline
 		}
-		d := a.backoff(failures, retryAfter(err))
+		d := a.backoff.AtLeast(failures, retryAfter(err))
 		timer.Reset(d)
 		a.setState(ctx, map[string]string{store.StatePhase: PhaseBackoff,
 			store.StateNextAttempt: fmtTime(a.now().Add(d))})

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/go-resty/resty/v2"
 
+	"github.com/buergerkoffer/kit/internal/backoff"
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
@@ -70,8 +70,10 @@ type Client struct {
 	r    *resty.Client // with retries
 	once *resty.Client // one attempt: health probes, upload chunks
 
-	retries       int // as resty's, for the upload's own retries
-	wait, maxWait time.Duration
+	// As resty's, for the upload's own retries: how many, and the wait
+	// between them.
+	retries int
+	backoff backoff.Policy
 }
 
 // NewClient returns a client for the server at cfg.BaseURL.
@@ -128,8 +130,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		}
 		return r
 	}
-	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount, wait: cfg.RetryWait,
-		maxWait: cfg.RetryMaxWait}, nil
+	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount,
+		backoff: backoff.Policy{Min: cfg.RetryWait, Max: cfg.RetryMaxWait, Jitter: true}}, nil
 }
 
 // isLoopbackHost reports whether a URL's host is this machine: localhost,
@@ -483,17 +485,7 @@ func (c *Client) UploadAttachment(ctx context.Context, tenant, recordID, sha str
 // sleep waits before the n-th retry: capped exponential backoff with
 // jitter, or the server's Retry-After within the same bounds.
 func (c *Client) sleep(ctx context.Context, n int, hint time.Duration) error {
-	d := c.maxWait
-	if n-1 < 30 {
-		if v := c.wait << max(n-1, 0); v > 0 && v < d {
-			d = v
-		}
-	}
-	d = d/2 + rand.N(d/2+1)
-	if hint > 0 {
-		d = min(max(hint, c.wait), c.maxWait)
-	}
-	t := time.NewTimer(d)
+	t := time.NewTimer(c.backoff.RetryAfter(n, hint))
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
