@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/buergerkoffer/kit/hardware"
+	"github.com/buergerkoffer/kit/internal/backoff"
 	"github.com/buergerkoffer/kit/internal/mrz"
 )
 
@@ -180,11 +181,13 @@ func (r *Reader) run(ctx context.Context, port hardware.Port, openErr error) {
 	}
 }
 
-// reopen tries to open the port until it succeeds, pausing between attempts
-// with exponential backoff. It returns nil when ctx ends first.
+// reopen tries to open the port until it succeeds, pausing before each
+// attempt with exponential backoff (the disconnect that led here counts as
+// the first failure). It returns nil when ctx ends first.
 func (r *Reader) reopen(ctx context.Context) hardware.Port {
-	wait := r.cfg.RetryMin
-	t := time.NewTimer(wait)
+	retry := backoff.Policy{Min: r.cfg.RetryMin, Max: r.cfg.RetryMax}
+	failures := 1
+	t := time.NewTimer(retry.Delay(failures))
 	defer t.Stop()
 	for {
 		select {
@@ -196,8 +199,8 @@ func (r *Reader) reopen(ctx context.Context) hardware.Port {
 		if err == nil {
 			return port
 		}
-		wait = min(2*wait, r.cfg.RetryMax)
-		t.Reset(wait)
+		failures++
+		t.Reset(retry.Delay(failures))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/buergerkoffer/kit/hardware"
+	"github.com/buergerkoffer/kit/internal/backoff"
 )
 
 // WatchKind says what a WatchEvent reports.
@@ -64,10 +65,10 @@ type WatchEvent struct {
 // Watcher keeps the pad at one path open until Close or until the context
 // given to Watch ends. It owns one goroutine, which owns the current Pad.
 type Watcher struct {
-	open               hardware.Opener
-	path               string
-	cfg                Config
-	retryMin, retryMax time.Duration
+	open  hardware.Opener
+	path  string
+	cfg   Config
+	retry backoff.Policy // between attempts to open the pad
 
 	events chan WatchEvent
 	cancel context.CancelFunc
@@ -92,7 +93,7 @@ func Watch(ctx context.Context, open hardware.Opener, path string, cfg Config, r
 	cfg = cfg.withDefaults()
 	ctx, cancel := context.WithCancel(ctx)
 	w := &Watcher{
-		open: open, path: path, cfg: cfg, retryMin: retryMin, retryMax: retryMax,
+		open: open, path: path, cfg: cfg, retry: backoff.Policy{Min: retryMin, Max: retryMax},
 		events: make(chan WatchEvent, cfg.Buffer),
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -122,9 +123,9 @@ func (w *Watcher) Close() {
 func (w *Watcher) run(ctx context.Context) {
 	defer close(w.done)
 	defer close(w.events)
-	kind, wait, lost := WatchConnected, time.Duration(0), false
+	kind, lost := WatchConnected, false
 	for {
-		pad := w.reopen(ctx, wait, lost)
+		pad := w.reopen(ctx, lost)
 		if pad == nil {
 			return
 		}
@@ -135,16 +136,21 @@ func (w *Watcher) run(ctx context.Context) {
 			return
 		}
 		w.emit(ctx, WatchEvent{Kind: WatchDisconnected, Err: err})
-		kind, wait, lost = WatchReconnected, w.retryMin, true
+		kind, lost = WatchReconnected, true
 	}
 }
 
-// reopen calls Open until it succeeds, after a first pause of wait and then
-// with exponential backoff. lost says the pad was just reported
-// disconnected, so that its absence need not be reported again. It returns
-// nil when ctx ends first.
-func (w *Watcher) reopen(ctx context.Context, wait time.Duration, lost bool) *Pad {
-	t := time.NewTimer(wait)
+// reopen calls Open until it succeeds, pausing before each attempt with
+// exponential backoff: at once the first time, after retryMin when the pad
+// was just lost (that counts as the first failure). lost also says the pad
+// was just reported disconnected, so that its absence need not be
+// reported again. It returns nil when ctx ends first.
+func (w *Watcher) reopen(ctx context.Context, lost bool) *Pad {
+	failures := 0
+	if lost {
+		failures = 1
+	}
+	t := time.NewTimer(w.retry.Delay(failures))
 	defer t.Stop()
 	reported := false
 	for {
@@ -164,8 +170,8 @@ func (w *Watcher) reopen(ctx context.Context, wait time.Duration, lost bool) *Pa
 			reported = true
 			w.emit(ctx, WatchEvent{Kind: WatchOpenFailed, Err: err})
 		}
-		wait = min(max(2*wait, w.retryMin), w.retryMax)
-		t.Reset(wait)
+		failures++
+		t.Reset(w.retry.Delay(failures))
 	}
 }
 
