@@ -9,7 +9,7 @@ FUZZTIME ?= 60s
 # checks, and sqlite3 (a test opens the field store with it to show that
 # personal data is unreadable).
 DEBS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-        libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth sqlite3
+        libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth sqlite3 postgresql-15
 
 # Every parser of outside bytes has a fuzz target: package:target.
 FUZZ_TARGETS := ./internal/mrz:FuzzParse \
