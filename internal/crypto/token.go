@@ -6,7 +6,6 @@ package crypto
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
@@ -42,16 +41,4 @@ func NewToken() (string, error) {
 // per-request authentication cheap.
 func HashToken(token string) string {
 	return SHA256Hex([]byte(token))
-}
-
-// VerifyToken reports whether token hashes to storedHash, in constant time.
-func VerifyToken(token, storedHash string) bool {
-	return ConstantTimeEqual(HashToken(token), storedHash)
-}
-
-// ConstantTimeEqual reports whether a and b are equal, taking time that
-// depends on their lengths only, not on their contents. Use it to compare
-// secrets and token hashes.
-func ConstantTimeEqual(a, b string) bool {
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

@@ -92,7 +92,13 @@ func TestAuth(t *testing.T) {
 	if st, body, _ := k.do("GET", "/v1/health", "", nil, nil); st != http.StatusOK || !strings.Contains(string(body), `"status":"ok"`) {
 		t.Fatalf("health: %d %s", st, body)
 	}
-	for name, tok := range map[string]string{"none": "", "bad": "x" + a.token[1:], "garbage": "Bearer Bearer"} {
+	// A token one character off (never the token itself, whatever its
+	// first character).
+	bad := "x" + a.token[1:]
+	if bad == a.token {
+		bad = "y" + a.token[1:]
+	}
+	for name, tok := range map[string]string{"none": "", "bad": bad, "garbage": "Bearer Bearer"} {
 		st, body, hdr := k.do("GET", pull, tok, nil, nil)
 		if st != http.StatusUnauthorized {
 			t.Errorf("%s token: %d", name, st)

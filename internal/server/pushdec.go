@@ -56,13 +56,3 @@ func readBody(r io.Reader, n int64) ([]byte, error) {
 		}
 	}
 }
-
-// pdec is the fast decoder's position in the body; a false ok means
-// "not the common shape", never "invalid".
-type pdec struct {
-	b  []byte
-	i  int
-	ok bool
-}
-
-// fastDecodePush decodes b into req if it has the common shape.
