@@ -13,16 +13,9 @@ import (
 
 func enrolment(t *testing.T) store.Enrolment {
 	t.Helper()
-	priv, err := crypto.GenerateKeyPair()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pub, err := crypto.MarshalPublicKeyPEM(&priv.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pub, kid := serverKey(t)
 	return store.Enrolment{ServerURL: "https://rathaus.example", Tenant: "musterstadt", DeviceID: "dev-1",
-		Token: "secret-device-token-0123456789", ServerPublicKey: string(pub), ServerKeyID: "k1"}
+		Token: "secret-device-token-0123456789", ServerPublicKey: pub, ServerKeyID: kid}
 }
 
 // The device token reads back as it was saved; on Windows the file holds
