@@ -61,8 +61,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	n := fs.Int("docs", 1000, "new records each laptop writes offline")
 	m := fs.Int("shared", 10, "shared records every laptop edits (the same field)")
 	payload := fs.Int("payload", 200, "bytes of personal data per record")
-	serverURL := fs.String("server", "", "use this running server (needs --server-db to issue enrolment codes)")
-	serverDB := fs.String("server-db", "", "with --server: its database, for enrolment codes")
+	serverURL := fs.String("server", "", "use these running servers, comma-separated: the laptops are spread over them round robin (needs --server-db to issue enrolment codes)")
+	serverDB := fs.String("server-db", "", "with --server: their database (SQLite file or postgres:// URL), for enrolment codes")
+	masterKey := fs.String("master-key", "", "with --server-db: the servers' master key file (default as syncd serve: $BK_MASTER_KEY_FILE)")
 	tenant := fs.String("tenant", "bench", "tenant to use")
 	dir := fs.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print only the JSON result")
@@ -88,7 +89,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	res, err := bench(ctx, benchConfig{profile: *cpuProfile != "", laptops: *k, docs: *n, shared: *m, payload: *payload, serverURL: *serverURL,
-		serverDB: *serverDB, tenant: *tenant, dir: *dir, logf: logf})
+		serverDB: *serverDB, masterKey: *masterKey, tenant: *tenant, dir: *dir, logf: logf})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd bench: %v\n", err)
 		return 2
@@ -107,6 +108,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 type benchConfig struct {
 	laptops, docs, shared, payload int
 	serverURL, serverDB, tenant    string
+	masterKey                      string
 	dir                            string
 	logf                           func(string, ...any)
 	profile                        bool // profile the agents too, next to their databases
@@ -136,15 +138,22 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 		return res, fmt.Errorf("find syncd binary: %w", err)
 	}
 
-	// The server: a running one, or our own on loopback.
-	url, srvDB := cfg.serverURL, cfg.serverDB
-	if url != "" && srvDB == "" {
-		return res, errors.New("--server needs --server-db (enrolment codes are issued on the server's database)")
+	// The servers: running ones, or our own on loopback.
+	var urls []string
+	for _, u := range strings.Split(cfg.serverURL, ",") {
+		if u = strings.TrimSpace(u); u != "" {
+			urls = append(urls, u)
+		}
+	}
+	srvDB := cfg.serverDB
+	if len(urls) > 0 && srvDB == "" {
+		return res, errors.New("--server needs --server-db (enrolment codes are issued on the servers' database)")
 	}
 	if srvDB == "" {
 		srvDB = filepath.Join(dir, "central.db")
 	}
-	srv, err := server.Open(ctx, server.Config{DBPath: srvDB, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	srv, err := server.Open(ctx, server.Config{DBPath: srvDB, MasterKeyFile: cfg.masterKey,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		return res, err
 	}
@@ -152,7 +161,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	if err := ensureTenant(ctx, srv, cfg.tenant, "Benchmark"); err != nil {
 		return res, err
 	}
-	if url == "" {
+	if len(urls) == 0 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return res, err
@@ -160,9 +169,9 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 		hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln)
 		defer hs.Close()
-		url = "http://" + ln.Addr().String()
+		urls = []string{"http://" + ln.Addr().String()}
 	}
-	cfg.logf("server %s, tenant %s, work dir %s", url, cfg.tenant, dir)
+	cfg.logf("servers %s, tenant %s, work dir %s", strings.Join(urls, ", "), cfg.tenant, dir)
 
 	// Laptops, enrolled before they go out, plus an observer that pulls
 	// everything at the end (the initial-pull measurement).
@@ -173,7 +182,9 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			laptops[i], errs[i] = benchEnrol(ctx, srv, url, cfg.tenant, filepath.Join(dir, fmt.Sprintf("laptop-%02d.db", i)))
+			// Round robin over the servers: laptop i talks to server i mod n
+			// (the observer after the last laptop takes the next).
+			laptops[i], errs[i] = benchEnrol(ctx, srv, urls[i%len(urls)], cfg.tenant, filepath.Join(dir, fmt.Sprintf("laptop-%02d.db", i)))
 		}(i)
 	}
 	wg.Wait()
