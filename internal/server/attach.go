@@ -106,14 +106,28 @@ func (s *Server) getAttachment(w http.ResponseWriter, r *http.Request, ref Attac
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(a.Length, 10))
-	w.Header().Set(syncproto.HeaderUploadSHA256, a.SealedSHA256)
+	// The headers go out with the first piece: until then a failure (a
+	// database that is away) can still be answered with its own status.
+	started := false
+	start := func() {
+		started = true
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(a.Length, 10))
+		w.Header().Set(syncproto.HeaderUploadSHA256, a.SealedSHA256)
+	}
 	err = s.st.AttachmentData(r.Context(), ref, func(b []byte) error {
+		if !started {
+			start()
+		}
 		_, err := w.Write(b)
 		return err
 	})
-	if err != nil && r.Context().Err() == nil {
+	switch {
+	case err == nil && !started: // no piece: an empty attachment
+		start()
+	case err != nil && !started:
+		s.fail(w, r, err)
+	case err != nil && r.Context().Err() == nil:
 		s.log.Error("attachment download cut short", "tenant", ref.Tenant, "record", ref.RecordID, "sha256", ref.SHA256,
 			"err", err)
 	}

@@ -25,6 +25,7 @@ const seenEvery = time.Minute
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/health", s.handleHealth)
+	mux.HandleFunc("/v1/ready", s.handleReady)
 	mux.HandleFunc("/v1/enrol", s.handleEnrol)
 	mux.HandleFunc("/v1/tenants/{tenant}/push", s.authed(http.MethodPost, s.handlePush))
 	mux.HandleFunc("/v1/tenants/{tenant}/pull", s.authed(http.MethodGet, s.handlePull))
@@ -58,8 +59,10 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// fail answers an error of the server's own making: 500, logged. The
-// error texts of this package carry ids, never personal values.
+// fail answers an error of the server's own making: 500, logged; or, for
+// a database that is away (ErrUnavailable), 503 with Retry-After, which
+// the agent retries. The error texts of this package carry ids, never
+// personal values.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		// The client went away (an agent killed or cut off mid-push):
@@ -67,6 +70,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// as ("context canceled", "Rows are closed"). Nothing to alarm
 		// an operator about; the agent sends the batch again.
 		s.log.Info("request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		return
+	}
+	if errors.Is(err, ErrUnavailable) {
+		s.log.Warn("request refused: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.unavailable(w)
 		return
 	}
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -132,6 +140,15 @@ func (s *Server) touch(ctx context.Context, id string) {
 	s.seen[id] = now
 	s.seenMu.Unlock()
 	err := s.st.Update(ctx, func(tx Tx) error { return tx.TouchDevice(ctx, id, now) })
+	if err != nil {
+		// Not written (a database that is away, a client gone): the
+		// device's next request tries again.
+		s.seenMu.Lock()
+		if s.seen[id] == now {
+			delete(s.seen, id)
+		}
+		s.seenMu.Unlock()
+	}
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("note device seen", "device", id, "err", err)
 	}

@@ -75,6 +75,8 @@ type Server struct {
 	seen   map[string]time.Time // when a device's last_seen_at was last written
 
 	enrolLimit *enrolLimiter // wrong enrolment codes per client address
+
+	db dbState // whether the readiness probe found the database (ready.go)
 }
 
 // sealCacheSize bounds the opened seal keys kept in memory. A device makes
