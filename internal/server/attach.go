@@ -233,6 +233,7 @@ func (s *Server) patchAttachment(w http.ResponseWriter, r *http.Request, ref Att
 				s.fail(w, r, aerr)
 				return
 			}
+			s.metrics.uploadBytes.WithLabelValues(ref.Tenant).Add(float64(next - off))
 			off = next
 		}
 		if err == nil {
@@ -293,11 +294,13 @@ func (s *Server) completeUpload(ctx context.Context, a Attachment) (bool, error)
 		}
 		s.log.Warn("attachment discarded: bytes do not match their SHA-256", "tenant", a.Tenant, "record", a.RecordID,
 			"sha256", a.SHA256)
+		s.metrics.uploads.WithLabelValues(a.Tenant, uploadDiscarded).Inc()
 		return false, nil
 	}
 	if err := s.st.CompleteAttachment(ctx, a.AttachmentRef, s.now()); err != nil {
 		return false, err
 	}
+	s.metrics.uploads.WithLabelValues(a.Tenant, uploadCompleted).Inc()
 	return true, nil
 }
 

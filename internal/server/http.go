@@ -26,6 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/health", s.handleHealth)
 	mux.HandleFunc("/v1/ready", s.handleReady)
+	mux.HandleFunc("/metrics", s.metrics.handler(s.metricsToken))
 	mux.HandleFunc("/v1/enrol", s.handleEnrol)
 	mux.HandleFunc("/v1/tenants/{tenant}/push", s.authed(http.MethodPost, s.handlePush))
 	mux.HandleFunc("/v1/tenants/{tenant}/pull", s.authed(http.MethodGet, s.handlePull))
@@ -36,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
-	return mux
+	return s.metrics.instrument(mux)
 }
 
 // writeError writes a syncproto.Error body.
@@ -124,6 +125,7 @@ func (s *Server) authed(methods string, h func(http.ResponseWriter, *http.Reques
 			return
 		}
 		s.touch(r.Context(), dev.ID)
+		s.metrics.active.seen(dev)
 		h(w, r, dev)
 	}
 }
@@ -199,6 +201,7 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	addr := clientAddr(r.RemoteAddr)
 	if wait := s.enrolLimit.wait(addr, s.now()); wait > 0 {
+		s.metrics.enrolments.WithLabelValues(enrolThrottled).Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		writeError(w, http.StatusTooManyRequests, "too many wrong enrolment codes from this address; wait, then ask for a new code")
 		return
@@ -259,12 +262,14 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("device enrolled", "tenant", tenant, "device", dev.ID)
+	s.metrics.enrolments.WithLabelValues(enrolEnrolled).Inc()
 	writeJSON(w, syncproto.EnrolResponse{Tenant: tenant, DeviceID: dev.ID, Token: token,
 		ServerPublicKey: tk.PublicPEM, ServerKeyID: tk.KeyID})
 }
 
 // wrongCode answers a wrong enrolment code and counts it against addr.
 func (s *Server) wrongCode(w http.ResponseWriter, addr string) {
+	s.metrics.enrolments.WithLabelValues(enrolRefused).Inc()
 	if s.enrolLimit.failed(addr, s.now()) {
 		s.log.Warn("enrolment throttled: too many wrong codes", "addr", addr, "per", enrolWindow.String(),
 			"failures", enrolFailures)
@@ -295,5 +300,6 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, dev Device) 
 		s.fail(w, r, err)
 		return
 	}
+	s.metrics.pushed(dev.Tenant, resp.Results)
 	writeJSON(w, resp)
 }

@@ -104,6 +104,12 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 	w.Header().Set("Cache-Control", "no-store")
 	rc := http.NewResponseController(w)
 	out := &countingWriter{w: w}
+	sent := 0
+	defer func() {
+		if out.n > 0 {
+			s.metrics.pulled(dev.Tenant, sent, out.n)
+		}
+	}()
 	bw := bufio.NewWriterSize(out, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -126,7 +132,7 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 		return
 	}
 	keys := map[string][]byte{} // record id -> content key under the page key (nil: none for this device)
-	last, sent := after, 0
+	last := after
 	var line []byte
 	for sent < limit {
 		n := min(pullChunk, limit-sent)

@@ -60,6 +60,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 
 // unavailable answers 503 with Retry-After: the database is away.
 func (s *Server) unavailable(w http.ResponseWriter) {
+	s.metrics.unavailable.Inc()
 	w.Header().Set("Retry-After", strconv.Itoa(int(unavailableRetry/time.Second)))
 	writeError(w, http.StatusServiceUnavailable, "database unavailable; try again later")
 }

@@ -11,6 +11,8 @@ import (
 	"fmt"
 )
 
+var _ poolStatser = (*sqliteStore)(nil)
+
 // Ping reads one row of the meta table on the read pool: it opens a read
 // transaction on the file, which a SELECT 1 would not. Any failure is
 // ErrUnavailable.
@@ -21,4 +23,16 @@ func (s *sqliteStore) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping: %w: %w", ErrUnavailable, err)
 	}
 	return nil
+}
+
+// PoolStats reports the writer's and the readers' pools (the
+// checkpointer's one connection is not the requests' and is left out).
+func (s *sqliteStore) PoolStats() []PoolStats {
+	return []PoolStats{dbPoolStats("write", s.w), dbPoolStats("read", s.r)}
+}
+
+func dbPoolStats(name string, db *sql.DB) PoolStats {
+	st := db.Stats()
+	return PoolStats{Pool: name, MaxOpen: st.MaxOpenConnections, Open: st.OpenConnections, InUse: st.InUse,
+		Idle: st.Idle, WaitCount: st.WaitCount, WaitDuration: st.WaitDuration}
 }
