@@ -26,7 +26,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/health", s.handleHealth)
 	mux.HandleFunc("/v1/ready", s.handleReady)
-	mux.HandleFunc("/metrics", s.metrics.handler(s.metricsToken))
+	mux.HandleFunc("/metrics", s.metrics.handler(s.metricsToken, s.tenantIDs))
 	mux.HandleFunc("/v1/enrol", s.handleEnrol)
 	mux.HandleFunc("/v1/tenants/{tenant}/push", s.authed(http.MethodPost, s.handlePush))
 	mux.HandleFunc("/v1/tenants/{tenant}/pull", s.authed(http.MethodGet, s.handlePull))

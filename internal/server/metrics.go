@@ -12,6 +12,7 @@ package server
 // servers in one process (tests, `syncd bench`) do not clash.
 
 import (
+	"context"
 	"crypto/subtle"
 	"net/http"
 	"strings"
@@ -62,6 +63,9 @@ type metrics struct {
 	requests    *prometheus.HistogramVec // route, method, status_class
 	unavailable prometheus.Counter
 	active      *activeDevices
+
+	knownMu sync.Mutex
+	known   map[string]bool // tenants whose series exist
 }
 
 // newMetrics makes a Server's metrics. now is the server's clock (for
@@ -92,11 +96,45 @@ func newMetrics(now func() time.Time, pools func() []PoolStats) *metrics {
 		unavailable: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "syncd", Name: "unavailable_responses_total",
 			Help: "Requests answered 503 because the database was unavailable (readiness probes included)."}),
 		active: newActiveDevices(now),
+		known:  map[string]bool{},
+	}
+	for _, r := range []string{enrolEnrolled, enrolRefused, enrolThrottled} {
+		m.enrolments.WithLabelValues(r)
 	}
 	m.reg.MustRegister(m.pushes, m.changes, m.conflicts, m.pulls, m.pullChanges, m.pullBytes, m.uploadBytes, m.uploads,
 		m.enrolments, m.requests, m.unavailable, m.active, newPoolCollector(pools),
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// pushResults are the results of a pushed change, as labels.
+var pushResults = []string{syncproto.StatusApplied, syncproto.StatusDuplicate, syncproto.StatusRetry,
+	syncproto.StatusRejected}
+
+// addTenants makes every series of these tenants exist, at 0 until
+// something happens: a series that appears with its first increment
+// loses that increment to rate(), and an alert on a tenant's pushes
+// needs the series before the first push.
+func (m *metrics) addTenants(ids []string) {
+	m.knownMu.Lock()
+	defer m.knownMu.Unlock()
+	for _, t := range ids {
+		if m.known[t] {
+			continue
+		}
+		m.known[t] = true
+		for _, c := range []*prometheus.CounterVec{m.pushes, m.conflicts, m.pulls, m.pullChanges, m.pullBytes,
+			m.uploadBytes} {
+			c.WithLabelValues(t)
+		}
+		for _, r := range pushResults {
+			m.changes.WithLabelValues(t, r)
+		}
+		for _, r := range []string{uploadCompleted, uploadDiscarded} {
+			m.uploads.WithLabelValues(t, r)
+		}
+		m.active.addTenant(t)
+	}
 }
 
 // pushed counts a push's results.
@@ -108,8 +146,7 @@ func (m *metrics) pushed(tenant string, results []syncproto.PushResult) {
 		counts[r.Status]++
 		conflicts += r.Conflicts
 	}
-	for _, status := range []string{syncproto.StatusApplied, syncproto.StatusDuplicate, syncproto.StatusRetry,
-		syncproto.StatusRejected} {
+	for _, status := range pushResults {
 		m.changes.WithLabelValues(tenant, status).Add(float64(counts[status]))
 	}
 	m.conflicts.WithLabelValues(tenant).Add(float64(conflicts))
@@ -133,8 +170,10 @@ const (
 )
 
 // handler serves the registry in Prometheus' text format. A token, if not
-// "", must come as "Authorization: Bearer <token>".
-func (m *metrics) handler(token string) http.HandlerFunc {
+// "", must come as "Authorization: Bearer <token>". Each scrape first
+// adds the series of tenants made since the last (by any process); a
+// database that is away leaves that out, not the scrape.
+func (m *metrics) handler(token string, tenants func(context.Context) ([]string, error)) http.HandlerFunc {
 	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !allowed(w, r, http.MethodGet+","+http.MethodHead) {
@@ -148,6 +187,9 @@ func (m *metrics) handler(token string) http.HandlerFunc {
 				writeError(w, http.StatusUnauthorized, "metrics token required")
 				return
 			}
+		}
+		if ids, err := tenants(r.Context()); err == nil {
+			m.addTenants(ids)
 		}
 		h.ServeHTTP(w, r)
 	}
@@ -234,6 +276,13 @@ func newActiveDevices(now func() time.Time) *activeDevices {
 		desc: prometheus.NewDesc("syncd_active_devices",
 			"Devices that made an authenticated request to this process in the last 15 minutes, by tenant.",
 			[]string{"tenant"}, nil)}
+}
+
+// addTenant makes a tenant's count exist, at 0 while no device is active.
+func (a *activeDevices) addTenant(tenant string) {
+	a.mu.Lock()
+	a.tenants[tenant] = true
+	a.mu.Unlock()
 }
 
 // seen notes a request of a device.

@@ -116,6 +116,14 @@ var uuidRE = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}
 func TestMetrics_CountWhatTheSyncDid(t *testing.T) {
 	k := startKit(t)
 	before := scrape(t, k.ts, "")
+	// Every tenant's series are there, at 0, before anything happened.
+	for _, tenant := range []string{tenantA, tenantB} {
+		for _, name := range []string{"syncd_pushes_total", "syncd_pull_bytes_total", "syncd_active_devices"} {
+			if !strings.Contains(strings.Join(before.labelValues(), "\n"), name+" tenant="+tenant) {
+				t.Errorf("no %s of %s before its first sync", name, tenant)
+			}
+		}
+	}
 
 	a, b := k.enrol("a", tenantA, 2), k.enrol("b", tenantA, 3)
 	c := k.enrol("c", tenantB, 4)

@@ -152,6 +152,19 @@ func (s *Server) Close() error {
 // Handler returns the HTTP handler of every /v1 endpoint and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// tenantIDs returns the ids of every tenant.
+func (s *Server) tenantIDs(ctx context.Context) ([]string, error) {
+	ts, err := s.st.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
 // poolStats returns the store's connection pool statistics, if it keeps
 // any.
 func (s *Server) poolStats() []PoolStats {

@@ -124,6 +124,13 @@ func (d *downStore) Meta(ctx context.Context, key string) (string, error) {
 	return d.Store.Meta(ctx, key)
 }
 
+func (d *downStore) Tenants(ctx context.Context) ([]Tenant, error) {
+	if err := d.check("Tenants"); err != nil {
+		return nil, err
+	}
+	return d.Store.Tenants(ctx)
+}
+
 func (d *downStore) TenantKey(ctx context.Context, tenant string) (TenantKey, error) {
 	if err := d.check("TenantKey"); err != nil {
 		return TenantKey{}, err
@@ -293,14 +300,15 @@ func TestUnavailable_Answers503OnEveryEndpoint(t *testing.T) {
 		"download": {"GET", att, a.token, nil, nil},
 	}
 	d := k.goDown()
-	for _, c := range []struct{ op, req string }{
+	cases := []struct{ op, req string }{
 		{"*", "enrol"}, {"*", "push"}, {"*", "pull"}, {"*", "head"}, {"*", "patch"}, {"*", "download"},
 		{"EnrolmentOpen", "enrol"}, {"Redeem", "enrol"},
 		{"DeviceByToken", "push"}, {"Update", "push"},
 		{"TenantKey", "pull"}, {"Feed", "pull"},
 		{"Attachment", "head"}, {"Attachment", "patch"}, {"StartAttachment", "patch"}, {"AppendAttachment", "patch"},
 		{"Attachment", "download"},
-	} {
+	}
+	for _, c := range cases {
 		r := reqs[c.req]
 		d.fail(c.op, -1)
 		st, body, hdr := k.do(r.method, r.path, r.token, r.body, r.hdr)
@@ -312,6 +320,13 @@ func TestUnavailable_Answers503OnEveryEndpoint(t *testing.T) {
 	}
 	if d.failures() == 0 {
 		t.Fatal("no database call failed")
+	}
+	// /metrics answers while the database is away, and counts the 503s.
+	d.fail("*", -1)
+	e := scrape(t, k.ts, "")
+	d.up()
+	if got := e.value("syncd_unavailable_responses_total"); got != float64(len(cases)) {
+		t.Errorf("syncd_unavailable_responses_total = %v, want the %d answered 503", got, len(cases))
 	}
 
 	// The database is back: every request goes through, and each change
