@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/hlc"
@@ -29,6 +31,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		"network in clear: only behind a TLS-terminating proxy)")
 	tenant := fs.String("tenant", "", "create this tenant at start if it does not exist (id)")
 	tenantName := fs.String("tenant-name", "", "display name of --tenant")
+	metricsToken := fs.String("metrics-token-file", "", "file holding a token that /metrics asks for as \"Authorization: Bearer\n"+
+		"<token>\" (default: /metrics answers anyone who reaches --listen)")
 	maxLead := fs.Duration("max-clock-lead", hlc.DefaultMaxLead, "how far ahead of this server's clock a laptop's change may be before the server orders it by its own clock")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -38,7 +42,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, KeyApart: true, Log: log, MaxClockLead: *maxLead})
+	scrapeToken, err := readMetricsToken(*metricsToken)
+	if err != nil {
+		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
+		return 2
+	}
+	srv, err := server.Open(ctx, server.Config{DBPath: *db, MasterKeyFile: *masterKey, KeyApart: true, Log: log, MaxClockLead: *maxLead,
+		MetricsToken: scrapeToken})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd serve: %v\n", err)
 		if errors.Is(err, server.ErrMasterKeyBesideDB) {
@@ -70,6 +80,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		log.Warn("INSECURE: plain HTTP on an address other machines reach; device tokens cross the network in clear "+
 			"unless a TLS-terminating proxy is in front (--insecure-http)", "addr", ln.Addr().String())
+	}
+	if scrapeToken == "" && !isLoopback(ln.Addr()) {
+		log.Info("/metrics answers anyone who reaches this address (tenant ids and counts, no personal data); "+
+			"--metrics-token-file asks for a token", "addr", ln.Addr().String())
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),
@@ -116,6 +130,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
+}
+
+// readMetricsToken reads the token of --metrics-token-file ("" without
+// one): the file's first line, which must not be empty.
+func readMetricsToken(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("metrics token: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	token := strings.TrimSpace(line)
+	if token == "" {
+		return "", fmt.Errorf("metrics token: %s is empty", path)
+	}
+	return token, nil
 }
 
 func ensureTenant(ctx context.Context, srv *server.Server, id, name string) error {

@@ -106,14 +106,28 @@ func (s *Server) getAttachment(w http.ResponseWriter, r *http.Request, ref Attac
 		s.fail(w, r, err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Header().Set("Content-Length", strconv.FormatInt(a.Length, 10))
-	w.Header().Set(syncproto.HeaderUploadSHA256, a.SealedSHA256)
+	// The headers go out with the first piece: until then a failure (a
+	// database that is away) can still be answered with its own status.
+	started := false
+	start := func() {
+		started = true
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(a.Length, 10))
+		w.Header().Set(syncproto.HeaderUploadSHA256, a.SealedSHA256)
+	}
 	err = s.st.AttachmentData(r.Context(), ref, func(b []byte) error {
+		if !started {
+			start()
+		}
 		_, err := w.Write(b)
 		return err
 	})
-	if err != nil && r.Context().Err() == nil {
+	switch {
+	case err == nil && !started: // no piece: an empty attachment
+		start()
+	case err != nil && !started:
+		s.fail(w, r, err)
+	case err != nil && r.Context().Err() == nil:
 		s.log.Error("attachment download cut short", "tenant", ref.Tenant, "record", ref.RecordID, "sha256", ref.SHA256,
 			"err", err)
 	}
@@ -219,6 +233,7 @@ func (s *Server) patchAttachment(w http.ResponseWriter, r *http.Request, ref Att
 				s.fail(w, r, aerr)
 				return
 			}
+			s.metrics.uploadBytes.WithLabelValues(ref.Tenant).Add(float64(next - off))
 			off = next
 		}
 		if err == nil {
@@ -279,11 +294,13 @@ func (s *Server) completeUpload(ctx context.Context, a Attachment) (bool, error)
 		}
 		s.log.Warn("attachment discarded: bytes do not match their SHA-256", "tenant", a.Tenant, "record", a.RecordID,
 			"sha256", a.SHA256)
+		s.metrics.uploads.WithLabelValues(a.Tenant, uploadDiscarded).Inc()
 		return false, nil
 	}
 	if err := s.st.CompleteAttachment(ctx, a.AttachmentRef, s.now()); err != nil {
 		return false, err
 	}
+	s.metrics.uploads.WithLabelValues(a.Tenant, uploadCompleted).Inc()
 	return true, nil
 }
 

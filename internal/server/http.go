@@ -25,6 +25,8 @@ const seenEvery = time.Minute
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/v1/health", s.handleHealth)
+	mux.HandleFunc("/v1/ready", s.handleReady)
+	mux.HandleFunc("/metrics", s.metrics.handler(s.metricsToken, s.tenantIDs))
 	mux.HandleFunc("/v1/enrol", s.handleEnrol)
 	mux.HandleFunc("/v1/tenants/{tenant}/push", s.authed(http.MethodPost, s.handlePush))
 	mux.HandleFunc("/v1/tenants/{tenant}/pull", s.authed(http.MethodGet, s.handlePull))
@@ -35,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
-	return mux
+	return s.metrics.instrument(mux)
 }
 
 // writeError writes a syncproto.Error body.
@@ -58,8 +60,10 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Write(append(b, '\n'))
 }
 
-// fail answers an error of the server's own making: 500, logged. The
-// error texts of this package carry ids, never personal values.
+// fail answers an error of the server's own making: 500, logged; or, for
+// a database that is away (ErrUnavailable), 503 with Retry-After, which
+// the agent retries. The error texts of this package carry ids, never
+// personal values.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil {
 		// The client went away (an agent killed or cut off mid-push):
@@ -67,6 +71,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		// as ("context canceled", "Rows are closed"). Nothing to alarm
 		// an operator about; the agent sends the batch again.
 		s.log.Info("request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		return
+	}
+	if errors.Is(err, ErrUnavailable) {
+		s.log.Warn("request refused: database unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.unavailable(w)
 		return
 	}
 	s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
@@ -116,6 +125,7 @@ func (s *Server) authed(methods string, h func(http.ResponseWriter, *http.Reques
 			return
 		}
 		s.touch(r.Context(), dev.ID)
+		s.metrics.active.seen(dev)
 		h(w, r, dev)
 	}
 }
@@ -132,6 +142,15 @@ func (s *Server) touch(ctx context.Context, id string) {
 	s.seen[id] = now
 	s.seenMu.Unlock()
 	err := s.st.Update(ctx, func(tx Tx) error { return tx.TouchDevice(ctx, id, now) })
+	if err != nil {
+		// Not written (a database that is away, a client gone): the
+		// device's next request tries again.
+		s.seenMu.Lock()
+		if s.seen[id] == now {
+			delete(s.seen, id)
+		}
+		s.seenMu.Unlock()
+	}
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("note device seen", "device", id, "err", err)
 	}
@@ -182,6 +201,7 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 	}
 	addr := clientAddr(r.RemoteAddr)
 	if wait := s.enrolLimit.wait(addr, s.now()); wait > 0 {
+		s.metrics.enrolments.WithLabelValues(enrolThrottled).Inc()
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		writeError(w, http.StatusTooManyRequests, "too many wrong enrolment codes from this address; wait, then ask for a new code")
 		return
@@ -242,12 +262,14 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("device enrolled", "tenant", tenant, "device", dev.ID)
+	s.metrics.enrolments.WithLabelValues(enrolEnrolled).Inc()
 	writeJSON(w, syncproto.EnrolResponse{Tenant: tenant, DeviceID: dev.ID, Token: token,
 		ServerPublicKey: tk.PublicPEM, ServerKeyID: tk.KeyID})
 }
 
 // wrongCode answers a wrong enrolment code and counts it against addr.
 func (s *Server) wrongCode(w http.ResponseWriter, addr string) {
+	s.metrics.enrolments.WithLabelValues(enrolRefused).Inc()
 	if s.enrolLimit.failed(addr, s.now()) {
 		s.log.Warn("enrolment throttled: too many wrong codes", "addr", addr, "per", enrolWindow.String(),
 			"failures", enrolFailures)
@@ -278,5 +300,6 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, dev Device) 
 		s.fail(w, r, err)
 		return
 	}
+	s.metrics.pushed(dev.Tenant, resp.Results)
 	writeJSON(w, resp)
 }

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -102,12 +103,24 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	rc := http.NewResponseController(w)
-	bw := bufio.NewWriterSize(w, 64<<10)
+	out := &countingWriter{w: w}
+	sent := 0
+	defer func() {
+		if out.n > 0 {
+			s.metrics.pulled(dev.Tenant, sent, out.n)
+		}
+	}()
+	bw := bufio.NewWriterSize(out, 64<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	// From here on the status is 200; a failure cuts the page short (no
-	// End line), which the agent treats as an interrupted pull.
+	// Once a byte has gone out the status is 200; a failure then cuts the
+	// page short (no End line), which the agent treats as an interrupted
+	// pull. Before that, a database that is away is answered 503.
 	abort := func(err error) {
+		if out.n == 0 && errors.Is(err, ErrUnavailable) {
+			s.fail(w, r, err)
+			return
+		}
 		if ctx.Err() == nil {
 			s.log.Error("pull cut short", "tenant", dev.Tenant, "device", dev.ID, "err", err)
 		}
@@ -119,7 +132,7 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 		return
 	}
 	keys := map[string][]byte{} // record id -> content key under the page key (nil: none for this device)
-	last, sent := after, 0
+	last := after
 	var line []byte
 	for sent < limit {
 		n := min(pullChunk, limit-sent)
@@ -185,6 +198,18 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 	if err := bw.Flush(); err != nil {
 		abort(err)
 	}
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // pageKeyFor returns a record's content key wrapped under the page key

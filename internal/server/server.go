@@ -52,6 +52,9 @@ type Config struct {
 	// change's clock may be before the server restamps it (default
 	// hlc.DefaultMaxLead).
 	MaxClockLead time.Duration
+	// MetricsToken, if not "", is the bearer token /metrics asks for;
+	// "" serves /metrics to anyone who reaches the server (metrics.go).
+	MetricsToken string
 }
 
 // Server is an open sync server. It is safe for concurrent use.
@@ -75,6 +78,11 @@ type Server struct {
 	seen   map[string]time.Time // when a device's last_seen_at was last written
 
 	enrolLimit *enrolLimiter // wrong enrolment codes per client address
+
+	db dbState // whether the readiness probe found the database (ready.go)
+
+	metrics      *metrics // served at /metrics (metrics.go)
+	metricsToken string
 }
 
 // sealCacheSize bounds the opened seal keys kept in memory. A device makes
@@ -120,6 +128,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	s := &Server{st: st, now: cfg.Now, maxLead: cfg.MaxClockLead, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
 		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{}}
 	s.enrolLimit = newEnrolLimiter(enrolAddrs)
+	s.metrics, s.metricsToken = newMetrics(s.now, s.poolStats), cfg.MetricsToken
 	if err := s.loadMasterKey(ctx, keyFile); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("server: open: %w", err)
@@ -140,8 +149,30 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// Handler returns the HTTP handler of every /v1 endpoint.
+// Handler returns the HTTP handler of every /v1 endpoint and /metrics.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// tenantIDs returns the ids of every tenant.
+func (s *Server) tenantIDs(ctx context.Context) ([]string, error) {
+	ts, err := s.st.Tenants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
+// poolStats returns the store's connection pool statistics, if it keeps
+// any.
+func (s *Server) poolStats() []PoolStats {
+	if p, ok := s.st.(poolStatser); ok {
+		return p.PoolStats()
+	}
+	return nil
+}
 
 // loadMasterKey reads the master key file, creating it if it is missing and
 // the database has never had one, and checks it against the database.

@@ -20,6 +20,10 @@ var (
 	ErrExists = errors.New("server: exists already")
 	// ErrOffset: an attachment piece does not start where the upload stands.
 	ErrOffset = errors.New("server: upload offset does not match")
+	// ErrUnavailable: the database cannot be reached just now (a lost
+	// connection, a restarting database). The request may succeed when
+	// tried again; the HTTP layer answers 503 with Retry-After.
+	ErrUnavailable = errors.New("server: database unavailable")
 )
 
 // Lookup is what the server reads both inside a write transaction and
@@ -80,6 +84,8 @@ type Store interface {
 	// returns nil. Write transactions run one at a time.
 	Update(ctx context.Context, fn func(Tx) error) error
 	Close() error
+	// Ping checks cheaply that the database answers (for /v1/ready).
+	Ping(ctx context.Context) error
 
 	// Meta returns a value of the meta table, "" if absent.
 	Meta(ctx context.Context, key string) (string, error)

@@ -4,10 +4,11 @@
 // memory. Every path is under /v1/; a later incompatible protocol gets /v2/
 // and the server serves both for as long as kits in the field need it.
 //
-// Endpoints (T is the tenant, every one but health and enrol needs
+// Endpoints (T is the tenant, every one but health, ready and enrol needs
 // "Authorization: Bearer <device token>"):
 //
-//	GET   /v1/health                         {"status":"ok",...}
+//	GET   /v1/health                         {"status":"ok",...}: the process lives
+//	GET   /v1/ready                          {"status":"ready",...}, or 503 while its database is away
 //	POST  /v1/enrol                          EnrolRequest -> EnrolResponse
 //	POST  /v1/tenants/T/push                 PushRequest -> PushResponse
 //	GET   /v1/tenants/T/pull?after=S&limit=N JSON lines: PullLine...
@@ -25,7 +26,8 @@
 // Status codes: 400 malformed body or parameters, 401 no, unknown or
 // revoked token, 403 a tenant that is not the device's, 404 unknown
 // attachment, 409 an upload offset that does not match, 413 a body over the
-// limit, 429 and 5xx: try again later (the agent backs off).
+// limit, 429 and 5xx: try again later (the agent backs off); 503 with
+// Retry-After while the server's database is away.
 //
 // Personal data never travels in clear. A change's personal values are
 // AES-256-GCM under its record's content key (AAD "change:<change id>");
