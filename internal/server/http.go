@@ -131,7 +131,7 @@ func (s *Server) touch(ctx context.Context, id string) {
 	}
 	s.seen[id] = now
 	s.seenMu.Unlock()
-	err := s.st.Update(ctx, func(tx Tx) error { return tx.TouchDevice(ctx, id, now) })
+	err := s.st.Update(ctx, "", func(tx Tx) error { return tx.TouchDevice(ctx, id, now) })
 	if err != nil && ctx.Err() == nil {
 		s.log.Warn("note device seen", "device", id, "err", err)
 	}

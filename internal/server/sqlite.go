@@ -249,6 +249,13 @@ func migrate(ctx context.Context, db *sql.DB, steps []string) error {
 	}
 }
 
+func (s *sqliteStore) Ping(ctx context.Context) error {
+	if err := s.r.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
 func (s *sqliteStore) Close() error {
 	var errs []error
 	if s.stopCP != nil {
@@ -292,7 +299,9 @@ func (s *sqliteStore) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) er
 	return nil
 }
 
-func (s *sqliteStore) Update(ctx context.Context, fn func(Tx) error) error {
+// Update ignores tenant: SQLite has one writer, so every write
+// transaction runs alone.
+func (s *sqliteStore) Update(ctx context.Context, _ string, fn func(Tx) error) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		t := &sqliteTx{s: s, tx: tx, bound: map[string]*sql.Stmt{}}
 		return fn(t)

@@ -1,8 +1,9 @@
 package server
 
 // This file says what the server needs from its database: one small
-// interface, so that PostgreSQL can follow SQLite later. The sync, crypto
-// and HTTP logic use nothing else; sqlite.go is the one implementation.
+// interface. The sync, crypto and HTTP logic use nothing else; sqlite.go
+// (one town, embedded) and postgres.go (a provider's central service,
+// several server processes on one database) implement it.
 
 import (
 	"context"
@@ -20,6 +21,9 @@ var (
 	ErrExists = errors.New("server: exists already")
 	// ErrOffset: an attachment piece does not start where the upload stands.
 	ErrOffset = errors.New("server: upload offset does not match")
+	// ErrUnavailable: the database cannot be reached (connection refused
+	// or lost, database restarting); the request may succeed later.
+	ErrUnavailable = errors.New("server: database unavailable")
 )
 
 // Lookup is what the server reads both inside a write transaction and
@@ -77,8 +81,15 @@ type Tx interface {
 type Store interface {
 	Lookup
 	// Update runs fn in one write transaction and commits it if fn
-	// returns nil. Write transactions run one at a time.
-	Update(ctx context.Context, fn func(Tx) error) error
+	// returns nil. The write transactions of one tenant run one at a
+	// time, across all processes sharing the database, and commit in the
+	// order they take feed positions (SQLite runs all of them one at a
+	// time). tenant is the tenant fn writes to, "" if none (the meta
+	// table, devices' last seen).
+	Update(ctx context.Context, tenant string, fn func(Tx) error) error
+	// Ping checks that the database answers; with PostgreSQL unreachable
+	// its error wraps ErrUnavailable.
+	Ping(ctx context.Context) error
 	Close() error
 
 	// Meta returns a value of the meta table, "" if absent.
