@@ -95,9 +95,11 @@ type pgStore struct {
 	// sequence (test_unordered_seq), as a BIGSERIAL feed would: only the
 	// feed order test sets it, to show that it then finds a gap.
 	unordered bool
-	// beforeCommit, if set (tests), runs at the end of each Update whose
-	// function succeeded, before the commit.
-	beforeCommit func(tenant string)
+	// afterSeqs, if set (tests), runs in AddChanges once the changes of
+	// a tenant have their feed positions, before anything else: a test
+	// holds a transaction there, with its positions taken and not yet
+	// committed.
+	afterSeqs func(tenant string)
 }
 
 // openPostgres connects to the database at url and brings its schema up
@@ -195,13 +197,7 @@ func (s *pgStore) Update(ctx context.Context, tenant string, fn func(Tx) error) 
 				return err
 			}
 		}
-		if err := fn(t); err != nil {
-			return err
-		}
-		if s.beforeCommit != nil {
-			s.beforeCommit(tenant)
-		}
-		return nil
+		return fn(t)
 	})
 	return pgClassify(err)
 }

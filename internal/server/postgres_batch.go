@@ -162,6 +162,9 @@ func (t *pgTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error)
 			return nil, fmt.Errorf("store changes: %w", err)
 		}
 		next[tenant] = seqs
+		if t.s.afterSeqs != nil {
+			t.s.afterSeqs(tenant)
+		}
 	}
 	seqs := make([]int64, len(cs))
 	for i, c := range cs {
@@ -169,11 +172,7 @@ func (t *pgTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error)
 	}
 	n, err := t.tx.CopyFrom(ctx, pgx.Identifier{"change"}, changeColumns, pgx.CopyFromSlice(len(cs), func(i int) ([]any, error) {
 		c := cs[i]
-		var secret []byte
-		if c.Secret != nil {
-			secret = c.Secret
-		}
-		return []any{c.Tenant, seqs[i], c.ID, c.RecordID, c.RecordType, c.Op, c.Fields, c.Plain, secret,
+		return []any{c.Tenant, seqs[i], c.ID, c.RecordID, c.RecordType, c.Op, c.Fields, c.Plain, c.Secret,
 			c.BaseVersion, c.Version, c.HLC, c.Device, c.Clerk, c.CreatedAt, fmtTime(c.ReceivedAt), c.State, c.Deleted}, nil
 	}))
 	if err != nil {
