@@ -62,7 +62,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	m := fs.Int("shared", 10, "shared records every laptop edits (the same field)")
 	payload := fs.Int("payload", 200, "bytes of personal data per record")
 	serverURL := fs.String("server", "", "use this running server (needs --server-db to issue enrolment codes)")
-	serverDB := fs.String("server-db", "", "with --server: its database, for enrolment codes")
+	serverDB := fs.String("server-db", "", "with --server: its database (SQLite file or postgres://… URL; with a URL set $"+server.EnvMasterKeyFile+"),\n"+
+		"for enrolment codes")
 	tenant := fs.String("tenant", "bench", "tenant to use")
 	dir := fs.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print only the JSON result")
