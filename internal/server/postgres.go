@@ -590,13 +590,17 @@ func (s *pgStore) Revoke(ctx context.Context, id string, at time.Time) error {
 
 // The feed.
 
+// pqFeed takes the page of changes first, by the (tenant, seq) key, and
+// only then joins each row's key and record: joined first, the planner
+// (often with stale statistics right after a bulk push) sorted the whole
+// tail of the feed for every page.
 const pqFeed = `SELECT c.seq, c.id, c.record_id, c.record_type, c.op, c.fields, c.plain, c.secret, c.base_version, c.version,
 		c.hlc, c.device, c.clerk, c.created_at, c.state, c.deleted,
 		k.record_id IS NOT NULL, coalesce(k.seal_id, ''), k.wrapped, coalesce(k.origin_device, ''), coalesce(r.status, '')
-		FROM change c
-		LEFT JOIN record_key k ON k.tenant = c.tenant AND k.record_id = c.record_id
-		LEFT JOIN record r ON r.tenant = c.tenant AND r.id = c.record_id
-		WHERE c.tenant = $1 AND c.seq > $2 ORDER BY c.seq LIMIT $3`
+		FROM (SELECT * FROM change WHERE tenant = $1 AND seq > $2 ORDER BY seq LIMIT $3) c
+		LEFT JOIN LATERAL (SELECT * FROM record_key WHERE tenant = c.tenant AND record_id = c.record_id) k ON true
+		LEFT JOIN LATERAL (SELECT status FROM record WHERE tenant = c.tenant AND id = c.record_id) r ON true
+		ORDER BY c.seq`
 
 func (s *pgStore) Feed(ctx context.Context, tenant string, after int64, n int) ([]FeedRow, error) {
 	rows, err := s.pool.Query(ctx, pqFeed, tenant, after, n)
