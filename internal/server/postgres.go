@@ -87,8 +87,15 @@ func RedactDB(db string) string {
 }
 
 // pgStore implements Store on a PostgreSQL database.
+//
+// It has two pools: w for writes and r for reads. A write transaction may
+// read through the store while it runs (a tenant key not yet opened), and
+// transactions of one tenant wait for its lock holding a connection; were
+// there one pool, enough of those waiting would leave the lock's holder
+// no connection to read with, for ever. Reads never wait for a lock, so r
+// always frees up; and pulls never queue behind pushes for a connection.
 type pgStore struct {
-	pool *pgxpool.Pool
+	w, r *pgxpool.Pool
 	name string // the URL without its password
 
 	// unordered turns the tenant lock off and takes seqs from a plain
@@ -106,40 +113,60 @@ type pgStore struct {
 // to date.
 func openPostgres(ctx context.Context, dbURL string) (*pgStore, error) {
 	name := RedactDB(dbURL)
+	s := &pgStore{name: name}
+	var err error
+	if s.w, err = newPool(ctx, dbURL, name); err != nil {
+		return nil, err
+	}
+	if s.r, err = newPool(ctx, dbURL, name); err != nil {
+		s.w.Close()
+		return nil, err
+	}
+	steps, err := loadPGMigrations()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := migratePG(ctx, s.w, steps); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("open database %s: %w", name, err)
+	}
+	return s, nil
+}
+
+// poolMin is the size of each pool unless the URL sets pool_max_conns.
+const poolMin = 8
+
+func newPool(ctx context.Context, dbURL, name string) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		// pgx's parse errors may quote the URL; do not pass them on.
 		return nil, fmt.Errorf("open database %s: not a valid PostgreSQL URL", name)
 	}
-	if cfg.MaxConns < 8 {
-		cfg.MaxConns = 8
+	if !strings.Contains(dbURL, "pool_max_conns") && cfg.MaxConns < poolMin {
+		cfg.MaxConns = poolMin
 	}
 	cfg.ConnConfig.RuntimeParams["application_name"] = "syncd"
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", name, pgClassify(err))
 	}
-	s := &pgStore{pool: pool, name: name}
-	steps, err := loadPGMigrations()
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	if err := migratePG(ctx, pool, steps); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("open database %s: %w", name, err)
-	}
-	return s, nil
+	return pool, nil
 }
 
 func (s *pgStore) Close() error {
-	s.pool.Close()
+	if s.r != nil {
+		s.r.Close()
+	}
+	s.w.Close()
 	return nil
 }
 
 func (s *pgStore) Ping(ctx context.Context) error {
-	if err := s.pool.Ping(ctx); err != nil {
-		return fmt.Errorf("ping database: %w", pgClassify(err))
+	for _, p := range []*pgxpool.Pool{s.w, s.r} {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("ping database: %w", pgClassify(err))
+		}
 	}
 	return nil
 }
@@ -190,7 +217,7 @@ func pgClassify(err error) error {
 const qTenantLock = `SELECT pg_advisory_xact_lock(hashtextextended('bk.tenant:' || $1, 0))`
 
 func (s *pgStore) Update(ctx context.Context, tenant string, fn func(Tx) error) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.w, func(tx pgx.Tx) error {
 		t := &pgTx{s: s, tx: tx, locked: map[string]bool{}}
 		if tenant != "" {
 			if err := t.lock(ctx, tenant); err != nil {
@@ -325,19 +352,19 @@ func pgMeta(ctx context.Context, q pgQuerier, key string) (string, error) {
 }
 
 func (s *pgStore) Record(ctx context.Context, tenant, id string) (*merge.Record, error) {
-	return pgRecord(ctx, s.pool, tenant, id)
+	return pgRecord(ctx, s.r, tenant, id)
 }
 func (s *pgStore) RecordKey(ctx context.Context, tenant, id string) (RecordKey, bool, error) {
-	return pgRecordKey(ctx, s.pool, tenant, id)
+	return pgRecordKey(ctx, s.r, tenant, id)
 }
 func (s *pgStore) Seal(ctx context.Context, tenant, id string) (string, bool, error) {
-	return pgSeal(ctx, s.pool, tenant, id)
+	return pgSeal(ctx, s.r, tenant, id)
 }
 func (s *pgStore) ChangeSecret(ctx context.Context, tenant, id string) ([]byte, error) {
-	return pgChangeSecret(ctx, s.pool, tenant, id)
+	return pgChangeSecret(ctx, s.r, tenant, id)
 }
 func (s *pgStore) Meta(ctx context.Context, key string) (string, error) {
-	return pgMeta(ctx, s.pool, key)
+	return pgMeta(ctx, s.r, key)
 }
 
 func (t *pgTx) Record(ctx context.Context, tenant, id string) (*merge.Record, error) {
@@ -394,7 +421,7 @@ func (t *pgTx) TouchDevice(ctx context.Context, id string, at time.Time) error {
 // Tenants, devices, enrolment.
 
 func (s *pgStore) CreateTenant(ctx context.Context, t Tenant, k TenantKey) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.w, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, `INSERT INTO tenant(id, name, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
 			t.ID, t.Name, fmtTime(t.CreatedAt))
 		if err != nil {
@@ -413,7 +440,7 @@ func (s *pgStore) CreateTenant(ctx context.Context, t Tenant, k TenantKey) error
 }
 
 func (s *pgStore) Tenants(ctx context.Context) ([]Tenant, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, name, created_at FROM tenant ORDER BY id`)
+	rows, err := s.r.Query(ctx, `SELECT id, name, created_at FROM tenant ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list tenants: %w", pgClassify(err))
 	}
@@ -445,7 +472,7 @@ func (s *pgStore) TenantKeyByID(ctx context.Context, tenant, kid string) (Tenant
 func (s *pgStore) scanTenantKey(ctx context.Context, tenant, kid, query string, args ...any) (TenantKey, error) {
 	k := TenantKey{Tenant: tenant}
 	var created *string
-	err := s.pool.QueryRow(ctx, query, args...).Scan(&k.KeyID, &k.PublicPEM, &k.PrivateWrapped, &created)
+	err := s.r.QueryRow(ctx, query, args...).Scan(&k.KeyID, &k.PublicPEM, &k.PrivateWrapped, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
 		if kid != "" {
 			return TenantKey{}, fmt.Errorf("key %s of tenant %s: %w", kid, tenant, ErrNotFound)
@@ -460,7 +487,7 @@ func (s *pgStore) scanTenantKey(ctx context.Context, tenant, kid, query string, 
 }
 
 func (s *pgStore) AddTenantKey(ctx context.Context, k TenantKey) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.w, func(tx pgx.Tx) error {
 		var tenants int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM tenant WHERE id = $1`, k.Tenant).Scan(&tenants); err != nil {
 			return fmt.Errorf("add key to tenant %s: %w", k.Tenant, err)
@@ -483,7 +510,7 @@ func (s *pgStore) AddTenantKey(ctx context.Context, k TenantKey) error {
 }
 
 func (s *pgStore) AddEnrolment(ctx context.Context, e Enrolment) error {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO enrolment(code_hash, tenant, created_at, expires_at)
+	tag, err := s.w.Exec(ctx, `INSERT INTO enrolment(code_hash, tenant, created_at, expires_at)
 		SELECT $1, id, $3, $4 FROM tenant WHERE id = $2`, e.CodeHash, e.Tenant, fmtTime(e.CreatedAt), fmtTime(e.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("issue enrolment: %w", pgClassify(err))
@@ -499,7 +526,7 @@ func (s *pgStore) AddEnrolment(ctx context.Context, e Enrolment) error {
 // first's row lock, then finds used_at set and matches nothing.
 func (s *pgStore) Redeem(ctx context.Context, codeHash, tokenHash string, d Device) (string, error) {
 	var tenant string
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.w, func(tx pgx.Tx) error {
 		now := fmtTime(d.EnrolledAt)
 		err := tx.QueryRow(ctx, `UPDATE enrolment SET used_at = $1, device_id = $2
 			WHERE code_hash = $3 AND used_at IS NULL AND expires_at > $1 RETURNING tenant`,
@@ -522,7 +549,7 @@ func (s *pgStore) Redeem(ctx context.Context, codeHash, tokenHash string, d Devi
 
 func (s *pgStore) EnrolmentOpen(ctx context.Context, codeHash string, at time.Time) (bool, error) {
 	var one int
-	err := s.pool.QueryRow(ctx, `SELECT 1 FROM enrolment WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2`,
+	err := s.r.QueryRow(ctx, `SELECT 1 FROM enrolment WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2`,
 		codeHash, fmtTime(at)).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
@@ -546,7 +573,7 @@ func pgScanDevice(row pgx.Row) (Device, error) {
 // DeviceByToken reads the database on every request: a device revoked by
 // one process is refused by all at once.
 func (s *pgStore) DeviceByToken(ctx context.Context, tokenHash string) (Device, error) {
-	d, err := pgScanDevice(s.pool.QueryRow(ctx, `SELECT `+pqDeviceCols+` FROM device
+	d, err := pgScanDevice(s.r.QueryRow(ctx, `SELECT `+pqDeviceCols+` FROM device
 		WHERE token_hash = $1 AND revoked_at IS NULL`, tokenHash))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Device{}, fmt.Errorf("device: %w", ErrNotFound)
@@ -558,7 +585,7 @@ func (s *pgStore) DeviceByToken(ctx context.Context, tokenHash string) (Device, 
 }
 
 func (s *pgStore) Devices(ctx context.Context, tenant string) ([]Device, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+pqDeviceCols+` FROM device WHERE tenant = $1 ORDER BY enrolled_at, id`, tenant)
+	rows, err := s.r.Query(ctx, `SELECT `+pqDeviceCols+` FROM device WHERE tenant = $1 ORDER BY enrolled_at, id`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("list devices: %w", pgClassify(err))
 	}
@@ -578,7 +605,7 @@ func (s *pgStore) Devices(ctx context.Context, tenant string) ([]Device, error) 
 }
 
 func (s *pgStore) Revoke(ctx context.Context, id string, at time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE device SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, fmtTime(at), id)
+	tag, err := s.w.Exec(ctx, `UPDATE device SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, fmtTime(at), id)
 	if err != nil {
 		return fmt.Errorf("revoke device %s: %w", id, pgClassify(err))
 	}
@@ -603,7 +630,7 @@ const pqFeed = `SELECT c.seq, c.id, c.record_id, c.record_type, c.op, c.fields, 
 		ORDER BY c.seq`
 
 func (s *pgStore) Feed(ctx context.Context, tenant string, after int64, n int) ([]FeedRow, error) {
-	rows, err := s.pool.Query(ctx, pqFeed, tenant, after, n)
+	rows, err := s.r.Query(ctx, pqFeed, tenant, after, n)
 	if err != nil {
 		return nil, fmt.Errorf("read feed: %w", pgClassify(err))
 	}
@@ -628,14 +655,14 @@ func (s *pgStore) Feed(ctx context.Context, tenant string, after int64, n int) (
 
 func (s *pgStore) HeadSeq(ctx context.Context, tenant string) (int64, error) {
 	var head int64
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change WHERE tenant = $1`, tenant).Scan(&head); err != nil {
+	if err := s.r.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM change WHERE tenant = $1`, tenant).Scan(&head); err != nil {
 		return 0, fmt.Errorf("read head of %s: %w", tenant, pgClassify(err))
 	}
 	return head, nil
 }
 
 func (s *pgStore) AllRecords(ctx context.Context, tenant string, fn func(*merge.Record) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT id, state FROM record WHERE tenant = $1 ORDER BY id`, tenant)
+	rows, err := s.r.Query(ctx, `SELECT id, state FROM record WHERE tenant = $1 ORDER BY id`, tenant)
 	if err != nil {
 		return fmt.Errorf("read records: %w", pgClassify(err))
 	}

@@ -26,7 +26,7 @@ func pgRefArgs(ref AttachmentRef, more ...any) []any {
 func (s *pgStore) Attachment(ctx context.Context, ref AttachmentRef) (Attachment, error) {
 	a := Attachment{AttachmentRef: ref}
 	var created *string
-	err := s.pool.QueryRow(ctx, `SELECT length, sealed_sha256, received, complete, created_at
+	err := s.r.QueryRow(ctx, `SELECT length, sealed_sha256, received, complete, created_at
 		FROM attachment WHERE `+pqRefWhere, pgRefArgs(ref)...).
 		Scan(&a.Length, &a.SealedSHA256, &a.Offset, &a.Complete, &created)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -40,7 +40,7 @@ func (s *pgStore) Attachment(ctx context.Context, ref AttachmentRef) (Attachment
 }
 
 func (s *pgStore) StartAttachment(ctx context.Context, a Attachment) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO attachment(tenant, record_id, sha256, length, sealed_sha256, received,
+	if _, err := s.w.Exec(ctx, `INSERT INTO attachment(tenant, record_id, sha256, length, sealed_sha256, received,
 		complete, created_at) VALUES ($1, $2, $3, $4, $5, 0, false, $6) ON CONFLICT DO NOTHING`,
 		pgRefArgs(a.AttachmentRef, a.Length, a.SealedSHA256, fmtTime(a.CreatedAt))...); err != nil {
 		return fmt.Errorf("start attachment %s: %w", a.AttachmentRef, pgClassify(err))
@@ -50,7 +50,7 @@ func (s *pgStore) StartAttachment(ctx context.Context, a Attachment) error {
 
 func (s *pgStore) AppendAttachment(ctx context.Context, ref AttachmentRef, at int64, piece []byte) (int64, error) {
 	var off int64
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.w, func(tx pgx.Tx) error {
 		var length int64
 		var complete bool
 		err := tx.QueryRow(ctx, `SELECT received, length, complete FROM attachment WHERE `+pqRefWhere+` FOR UPDATE`,
@@ -82,7 +82,7 @@ func (s *pgStore) AppendAttachment(ctx context.Context, ref AttachmentRef, at in
 }
 
 func (s *pgStore) CompleteAttachment(ctx context.Context, ref AttachmentRef, at time.Time) error {
-	if _, err := s.pool.Exec(ctx, `UPDATE attachment SET complete = true, completed_at = $4 WHERE `+pqRefWhere+`
+	if _, err := s.w.Exec(ctx, `UPDATE attachment SET complete = true, completed_at = $4 WHERE `+pqRefWhere+`
 		AND received = length`, pgRefArgs(ref, fmtTime(at))...); err != nil {
 		return fmt.Errorf("complete attachment %s: %w", ref, pgClassify(err))
 	}
@@ -90,7 +90,7 @@ func (s *pgStore) CompleteAttachment(ctx context.Context, ref AttachmentRef, at 
 }
 
 func (s *pgStore) DiscardAttachment(ctx context.Context, ref AttachmentRef) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.w, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
 		b.Queue(`DELETE FROM attachment_piece WHERE `+pqRefWhere, pgRefArgs(ref)...)
 		b.Queue(`DELETE FROM attachment WHERE `+pqRefWhere, pgRefArgs(ref)...)
@@ -108,7 +108,7 @@ func (s *pgStore) AttachmentData(ctx context.Context, ref AttachmentRef, fn func
 	var pos int64
 	for {
 		var data []byte
-		err := s.pool.QueryRow(ctx, `SELECT data FROM attachment_piece WHERE `+pqRefWhere+` AND pos = $4`,
+		err := s.r.QueryRow(ctx, `SELECT data FROM attachment_piece WHERE `+pqRefWhere+` AND pos = $4`,
 			pgRefArgs(ref, pos)...).Scan(&data)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -124,7 +124,7 @@ func (s *pgStore) AttachmentData(ctx context.Context, ref AttachmentRef, fn func
 }
 
 func (s *pgStore) SharedAttachments(ctx context.Context, fn func(missing, donor AttachmentRef) error) error {
-	rows, err := s.pool.Query(ctx, `SELECT tenant, id, sha, donor FROM (
+	rows, err := s.r.Query(ctx, `SELECT tenant, id, sha, donor FROM (
 		SELECT r.tenant, r.id, f.value->>'val' AS sha,
 			(SELECT a.record_id FROM attachment a WHERE a.tenant = r.tenant AND a.sha256 = f.value->>'val'
 				AND a.complete ORDER BY a.created_at LIMIT 1) AS donor

@@ -299,7 +299,7 @@ func (t *pgTx) PutDeviceChain(ctx context.Context, c DeviceChain) error {
 }
 
 func (s *pgStore) DeviceChains(ctx context.Context, tenant string) (map[string]DeviceChain, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+pqChainCols+` FROM device_chain
+	rows, err := s.r.Query(ctx, `SELECT `+pqChainCols+` FROM device_chain
 		WHERE device IN (SELECT id FROM device WHERE tenant = $1)`, tenant)
 	if err != nil {
 		return nil, fmt.Errorf("list audit heads: %w", pgClassify(err))

@@ -120,7 +120,7 @@ func TestFeedOrder_LateCommitNotOvertaken(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			ks := startKits(t, 2)
 			if unordered {
-				if _, err := ks[0].pg().pool.Exec(ks[0].ctx, `CREATE SEQUENCE test_unordered_seq`); err != nil {
+				if _, err := ks[0].pg().w.Exec(ks[0].ctx, `CREATE SEQUENCE test_unordered_seq`); err != nil {
 					t.Fatal(err)
 				}
 				ks[0].pg().unordered, ks[1].pg().unordered = true, true
@@ -545,5 +545,33 @@ func TestOpen_PostgresNeedsMasterKey(t *testing.T) {
 	_, err = Open(context.Background(), Config{DBPath: url, MasterKeyFile: t.TempDir() + "/master.key"})
 	if !errors.Is(err, ErrUnavailable) || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("Open of an unreachable database: %v, want ErrUnavailable without the password", err)
+	}
+}
+
+// TestPostgres_WriteThatReadsDoesNotStarve: a central change to a laptop's
+// record opens the tenant key inside its write transaction, through the
+// store's read side. With one connection per pool that read must not wait
+// for the connection the transaction holds (it did with one pool for
+// both: a hang, here a deadline).
+func TestPostgres_WriteThatReadsDoesNotStarve(t *testing.T) {
+	pgOnly(t)
+	first := startKit(t)
+	a := first.enrol("a", tenantA, 2)
+	c, ck := a.create(domain.TypePerson, domain.Fields{"surname": "Mustermann"})
+	wantStatus(t, a.push([]syncproto.RecordKey{ck}, c), syncproto.StatusApplied)
+
+	sep := "?"
+	if strings.Contains(first.db, "?") {
+		sep = "&"
+	}
+	// A second server, as a fresh process: no key opened yet.
+	k := &kit{t: t, ctx: first.ctx, dir: first.dir, db: first.db + sep + "pool_max_conns=1", clock: first.clock, logs: first.logs}
+	k.open()
+	ctx, cancel := context.WithTimeout(k.ctx, 10*time.Second)
+	defer cancel()
+	_, err := k.srv.Central(ctx, tenantA, CentralChange{RecordID: c.RecordID, RecordType: domain.TypePerson, Op: "update",
+		BaseVersion: -1, Set: domain.Fields{"surname": "Musterfrau"}, Clerk: "clerk-1"})
+	if err != nil {
+		t.Fatalf("central change on a server with one connection per pool: %v", err)
 	}
 }
