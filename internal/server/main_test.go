@@ -3,7 +3,8 @@ package server
 // The tests of this package run on SQLite by default and on PostgreSQL
 // with BK_TEST_SERVER_DB=postgres: each test then gets a database of its
 // own in a throwaway PostgreSQL cluster (package pgtest), started by the
-// first test that asks for one and stopped when the tests end.
+// first test that asks for one and stopped when the tests end. pgtest runs
+// on Unix only (pgdb_unix_test.go); elsewhere the PostgreSQL runs skip.
 
 import (
 	"context"
@@ -14,11 +15,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/buergerkoffer/kit/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 )
-
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
 // onPostgres reports whether the tests run on PostgreSQL.
 func onPostgres() bool { return os.Getenv("BK_TEST_SERVER_DB") == "postgres" }
@@ -28,7 +26,7 @@ func onPostgres() bool { return os.Getenv("BK_TEST_SERVER_DB") == "postgres" }
 func testDB(tb testing.TB, dir string) string {
 	tb.Helper()
 	if onPostgres() {
-		return pgtest.DB(tb)
+		return newPGDB(tb)
 	}
 	return filepath.Join(dir, "central.db")
 }

@@ -1,3 +1,5 @@
+//go:build unix
+
 package server
 
 // Tests of what only PostgreSQL has: several server processes on one
