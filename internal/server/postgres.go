@@ -204,16 +204,16 @@ func pgClassify(err error) error {
 	case errors.As(err, &ce), errors.As(err, &ne),
 		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
-		errors.Is(err, net.ErrClosed), pgconn.SafeToRetry(err), pgconn.Timeout(err):
-		return unavailableError{err}
-	}
-	if strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "closed pool") {
+		errors.Is(err, net.ErrClosed), errors.Is(err, pgconn.ErrConnClosed),
+		pgconn.SafeToRetry(err), pgconn.Timeout(err):
 		return unavailableError{err}
 	}
 	return err
 }
 
-// tenantLockKey is the advisory lock key of a tenant's writers.
+// qTenantLock takes a tenant's writer lock until the transaction ends; the
+// key is a 64-bit hash of the tenant id (a collision only makes two
+// tenants wait for each other).
 const qTenantLock = `SELECT pg_advisory_xact_lock(hashtextextended('bk.tenant:' || $1, 0))`
 
 func (s *pgStore) Update(ctx context.Context, tenant string, fn func(Tx) error) error {
