@@ -577,3 +577,66 @@ func TestPostgres_WriteThatReadsDoesNotStarve(t *testing.T) {
 		t.Fatalf("central change on a server with one connection per pool: %v", err)
 	}
 }
+
+// TestSeveralServers_OneRecordMergedInTurn: two laptops on two servers
+// edit one record at once. Each server merges under the tenant's lock,
+// so every applied change finds the record as the one before left it:
+// the record's versions in the feed run 1, 2, 3, … with none twice, and
+// the record ends at the newest.
+func TestSeveralServers_OneRecordMergedInTurn(t *testing.T) {
+	pgOnly(t)
+	ks := startKits(t, 2)
+	a, b := ks[0].enrol("a", tenantA, 2), ks[1].enrol("b", tenantA, 3)
+	visit, vkey := a.create(domain.TypeVisit, domain.Fields{"place": "Oberweiler", "venue_address": "Dorfstr. 1"})
+	wantStatus(t, a.push([]syncproto.RecordKey{vkey}, visit), syncproto.StatusApplied)
+	b.pullAll()
+	const edits = 10
+	var bodies [2][][]byte
+	for i, l := range []*laptop{a, b} {
+		for j := range edits {
+			ch := l.change("update", domain.TypeVisit, visit.RecordID, 1, nil,
+				domain.Fields{"venue_address": fmt.Sprintf("Saal %s%d", l.name, j)})
+			body, err := json.Marshal(l.request(nil, ch))
+			if err != nil {
+				t.Fatal(err)
+			}
+			bodies[i] = append(bodies[i], body)
+		}
+	}
+	var wg sync.WaitGroup
+	for i, l := range []*laptop{a, b} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, body := range bodies[i] {
+				rs, err := postAs(l.k, l, body)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if rs[0].Status != syncproto.StatusApplied {
+					t.Errorf("%s: %+v", l.name, rs[0])
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	var versions []int64
+	for _, e := range a.pullAll() {
+		if e.RecordID == visit.RecordID {
+			versions = append(versions, e.Version)
+		}
+	}
+	for i, v := range versions {
+		if v != int64(i+1) {
+			t.Fatalf("versions of the record in the feed: %v, want 1..%d", versions, len(versions))
+		}
+	}
+	if len(versions) != 1+2*edits {
+		t.Errorf("%d changes of the record in the feed, want %d", len(versions), 1+2*edits)
+	}
+	r := ks[1].record(tenantA, visit.RecordID)
+	if r.Version != int64(len(versions)) {
+		t.Errorf("record at version %d, the feed's last change made %d", r.Version, len(versions))
+	}
+}
