@@ -1,7 +1,7 @@
 package server
 
-// This file is the PostgreSQL implementation of Store (jackc/pgx, one
-// pgxpool, no ORM), for a provider that runs one central service for many
+// This file is the PostgreSQL implementation of Store (jackc/pgx, two
+// pgxpools: writes and reads, see pgStore; no ORM), for a provider that runs one central service for many
 // towns with several server processes on one database.
 //
 // Feed order. A sequence value is taken at insert but becomes visible at
@@ -22,7 +22,8 @@ package server
 // from a few dozen laptops. A watermark (pg_snapshot_xmin) would let one
 // slow transaction of any tenant hold back every reader, and would still
 // need the lock for merging. Cost: pushes of one tenant do not run in
-// parallel on PostgreSQL either; pushes of different tenants do, except
+// parallel on PostgreSQL either, and each one waiting for the lock holds
+// a connection of the write pool; pushes of different tenants do, except
 // for the short write of the server's clock (meta "hlc"), one row that
 // every applying transaction updates at its end. That write keeps the
 // greater of the stored and the new value, so two tenants' transactions
@@ -30,7 +31,10 @@ package server
 //
 // Update takes the tenant explicitly, rather than locking lazily before
 // the first statement that names a tenant: the applier reads the server's
-// clock first, and that read must already be under the lock. Statements
+// clock first, and that read must already be under the lock; and a
+// caller says what it locks where it can be read. It cost one argument at
+// the six callers ("" for the meta table and devices' last seen, which
+// need no order). Statements
 // of a transaction that name another tenant than the one given take that
 // tenant's lock too (a backstop; nothing does that today).
 //
