@@ -138,6 +138,13 @@ func TestFeedOrder_LateCommitNotOvertaken(t *testing.T) {
 			go func() { aDone <- tryPost(a, bodyA) }()
 			<-held // a's change has its seq; its transaction is open
 			go func() { bDone <- tryPost(b, bodyB) }()
+			// Without the lock nothing holds b up: wait for it, so that
+			// the reader's pull comes after b's commit however slow the
+			// machine. With the lock b must still be waiting a while on.
+			wait := 500 * time.Millisecond
+			if unordered {
+				wait = 30 * time.Second
+			}
 			bFinished := false
 			select {
 			case err := <-bDone:
@@ -145,8 +152,10 @@ func TestFeedOrder_LateCommitNotOvertaken(t *testing.T) {
 					t.Fatal(err)
 				}
 				bFinished = true
-			case <-time.After(500 * time.Millisecond):
-				// b waits for the tenant's lock, held by a.
+			case <-time.After(wait):
+				if unordered {
+					t.Fatal("without the lock the second push did not finish")
+				}
 			}
 			var got []string
 			ids, _, end, err := tryPull(reader, 0, 100)
