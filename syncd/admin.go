@@ -44,8 +44,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", "central.db", "server database (SQLite file)")
-	masterKey := fs.String("master-key", "", "server master key file (default: $"+server.EnvMasterKeyFile+", else <db>.key)")
+	db := fs.String("db", "central.db", "server database: SQLite file, or postgres://… URL (several servers may share one)")
+	masterKey := fs.String("master-key", "", "server master key file (default: $"+server.EnvMasterKeyFile+", else <db>.key; required with a postgres:// database)")
 	tenant := fs.String("tenant", "", "tenant id")
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long an enrolment code stays valid")
 	visit := fs.String("visit", "", "visit id")

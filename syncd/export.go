@@ -22,9 +22,10 @@ import (
 func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", "", "field store, or with --tenant the server database")
+	db := fs.String("db", "", "field store, or with --tenant the server database (SQLite file or postgres://… URL)")
 	tenant := fs.String("tenant", "", "export this tenant of a server database")
-	masterKey := fs.String("master-key", "", "with --tenant: server master key file (default: $"+server.EnvMasterKeyFile+", else <db>.key)")
+	masterKey := fs.String("master-key", "", "with --tenant: server master key file (default: $"+server.EnvMasterKeyFile+", else <db>.key;\n"+
+		"required with a postgres:// database)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -32,7 +33,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "usage: syncd export --db PATH [--tenant T [--master-key FILE]]")
 		return 2
 	}
-	if _, err := os.Stat(*db); err != nil {
+	if server.IsPostgresURL(*db) {
+		if *tenant == "" {
+			fmt.Fprintln(stderr, "syncd export: a postgres:// database is a server database: name the --tenant")
+			return 2
+		}
+	} else if _, err := os.Stat(*db); err != nil {
 		fmt.Fprintf(stderr, "syncd export: %v\n", err)
 		return 2
 	}

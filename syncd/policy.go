@@ -21,8 +21,8 @@ Without --four-eyes it shows the tenant's policy.`
 func runPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("admin policy", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", "central.db", "server database (SQLite file)")
-	masterKey := fs.String("master-key", "", "server master key file (default: <db>.key)")
+	db := fs.String("db", "central.db", "server database: SQLite file, or postgres://… URL (several servers may share one)")
+	masterKey := fs.String("master-key", "", "server master key file (default: $"+server.EnvMasterKeyFile+", else <db>.key; required with a postgres:// database)")
 	tenant := fs.String("tenant", "", "tenant id")
 	fourEyes := fs.String("four-eyes", "", "on: a second clerk confirms each case before it is sealed; off: not")
 	if err := fs.Parse(args); err != nil {

@@ -21,10 +21,11 @@ import (
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	db := fs.String("db", "central.db", "server database (SQLite file)")
+	db := fs.String("db", "central.db", "server database: SQLite file, or postgres://… URL (several servers may share one)")
 	listen := fs.String("listen", "127.0.0.1:8470", "address to listen on")
 	masterKey := fs.String("master-key", "", "file with the server master key, created 0600 if missing; keep it off the database's\n"+
-		"volume and its backups (default: $"+server.EnvMasterKeyFile+"; a file beside the database only if named here)")
+		"volume and its backups (default: $"+server.EnvMasterKeyFile+"; a file beside the database only if named here;\n"+
+		"required with a postgres:// database)")
 	cert := fs.String("tls-cert", "", "TLS certificate (PEM); with --tls-key the server speaks HTTPS only")
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
 	insecure := fs.Bool("insecure-http", false, "allow plain HTTP on an address other machines reach (device tokens cross the\n"+

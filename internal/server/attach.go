@@ -390,7 +390,7 @@ func (s *Server) copySharedAttachments(ctx context.Context) error {
 	if copied+left > 0 {
 		s.log.Info("attachments shared between records copied for each", "copied", copied, "left", left)
 	}
-	return s.st.Update(ctx, func(tx Tx) error { return tx.SetMeta(ctx, metaAttachmentsToCopy, "") })
+	return s.st.Update(ctx, "", func(tx Tx) error { return tx.SetMeta(ctx, metaAttachmentsToCopy, "") })
 }
 
 // errNoCopy: this record's attachment cannot be made from the donor.

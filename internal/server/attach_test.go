@@ -274,6 +274,7 @@ func TestAttachment_PerRecord(t *testing.T) {
 // done, keeps both after the upgrade, each under the record it was made
 // for.
 func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
+	sqliteOnly(t, "migrates an SQLite file of the first schema; PostgreSQL starts at the schema SQLite has after it")
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "central.db")
 	steps, err := loadMigrations()
@@ -358,19 +359,11 @@ func TestOpen_CopiesAttachmentSharedUnderTheFirstSchema(t *testing.T) {
 
 	// What the first schema left: the second record has no upload, and
 	// the database is marked by migration 0002.
-	db, err := sql.Open("sqlite", dsn(filepath.Join(k.dir, "central.db"), false))
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, q := range []string{`DELETE FROM attachment_piece WHERE record_id = ?`, `DELETE FROM attachment WHERE record_id = ?`} {
-		if _, err := db.Exec(q, c2.RecordID); err != nil {
-			t.Fatal(err)
-		}
+		k.rawExec(q, c2.RecordID)
 	}
-	if _, err := db.Exec(`UPDATE meta SET value = '1' WHERE key = 'attachments_to_copy'`); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
+	k.rawExec(`INSERT INTO meta(key, value) VALUES ('attachments_to_copy', '1')
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`)
 	ref2 := AttachmentRef{Tenant: tenantA, RecordID: c2.RecordID, SHA256: sha}
 	if _, err := k.srv.OpenAttachment(k.ctx, ref2); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("before the restart: %v", err)

@@ -58,7 +58,7 @@ func (s *Server) Central(ctx context.Context, tenant string, c CentralChange) (s
 		return syncproto.PushResult{}, fmt.Errorf("server: central change: %w", err)
 	}
 	var res syncproto.PushResult
-	err := s.st.Update(ctx, func(tx Tx) error {
+	err := s.st.Update(ctx, tenant, func(tx Tx) error {
 		a, err := s.newApplier(ctx, tx, tenant)
 		if err != nil {
 			return err

@@ -4,6 +4,13 @@ package server
 // too many to guess, unless guessing is free: each address may get a code
 // wrong enrolFailures times a minute, then it is answered 429 with a
 // Retry-After until its allowance refills. Good codes cost nothing.
+//
+// The counts live in each server process's memory, not in the database:
+// a wrong guess must not cost a write (on SQLite it would queue behind
+// every push). With n processes behind a load balancer an address may
+// get n×enrolFailures wrong a minute; against 60 bits of code that
+// changes nothing. What must hold across processes, that a code works
+// once and only until it expires, is the database's (Store.Redeem).
 
 import (
 	"net"

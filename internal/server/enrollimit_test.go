@@ -53,7 +53,7 @@ func TestEnrol_WrongCodeTakesNoWriteTransaction(t *testing.T) {
 	hold, held := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		done <- k.srv.st.Update(k.ctx, func(Tx) error {
+		done <- k.srv.st.Update(k.ctx, tenantA, func(Tx) error {
 			close(held)
 			<-hold
 			return nil

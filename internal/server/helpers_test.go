@@ -1,6 +1,7 @@
 package server
 
-// Test harness: a real server on a real SQLite file in t.TempDir(), served
+// Test harness: a real server on a real SQLite file in t.TempDir() (or a
+// real PostgreSQL database, main_test.go), served
 // over real HTTP on loopback, and simulated laptops that seal, push and
 // pull exactly as the field store does (same AAD strings, same formats).
 
@@ -72,6 +73,7 @@ type kit struct {
 	ts    *httptest.Server
 	clock *testClock
 	dir   string
+	db    string // the server's database: SQLite file or PostgreSQL URL
 	logs  *syncBuffer
 }
 
@@ -103,6 +105,7 @@ func startKit(tb testing.TB) *kit {
 	tb.Helper()
 	k := &kit{t: tb, ctx: context.Background(), dir: tb.TempDir(),
 		clock: &testClock{t: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}, logs: &syncBuffer{}}
+	k.db = testDB(tb, k.dir)
 	k.open()
 	tb.Cleanup(func() {
 		logs := k.logs.String()
@@ -125,7 +128,9 @@ func startKit(tb testing.TB) *kit {
 
 func (k *kit) open() {
 	log := slog.New(slog.NewTextHandler(k.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := Open(k.ctx, Config{DBPath: filepath.Join(k.dir, "central.db"), Now: k.clock.Now, Log: log})
+	// The key file SQLite defaults to; PostgreSQL needs it named.
+	key := filepath.Join(k.dir, "central.db.key")
+	srv, err := Open(k.ctx, Config{DBPath: k.db, MasterKeyFile: key, Now: k.clock.Now, Log: log})
 	if err != nil {
 		k.t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func (s *Server) touch(ctx context.Context, id string) {
 	}
 	s.seen[id] = now
 	s.seenMu.Unlock()
-	err := s.st.Update(ctx, func(tx Tx) error { return tx.TouchDevice(ctx, id, now) })
+	err := s.st.Update(ctx, "", func(tx Tx) error { return tx.TouchDevice(ctx, id, now) })
 	if err != nil {
 		// Not written (a database that is away, a client gone): the
 		// device's next request tries again.

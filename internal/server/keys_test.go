@@ -6,9 +6,7 @@ package server
 
 import (
 	"crypto/rsa"
-	"database/sql"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -16,18 +14,6 @@ import (
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
-
-// rawDB opens the server's SQLite file directly, beside the running
-// server, as an operator's tool or a damaged disk would change it.
-func (k *kit) rawDB() *sql.DB {
-	k.t.Helper()
-	db, err := sql.Open("sqlite", dsn(filepath.Join(k.dir, "central.db"), false))
-	if err != nil {
-		k.t.Fatal(err)
-	}
-	k.t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func corrupt(b []byte) []byte {
 	out := append([]byte(nil), b...)
@@ -105,15 +91,10 @@ func TestPull_KeyThatDoesNotOpenIsLeftOut(t *testing.T) {
 	wantStatus(t, a.push([]syncproto.RecordKey{k1, k2, k3}, c1, c2, c3), syncproto.StatusApplied,
 		syncproto.StatusApplied, syncproto.StatusApplied)
 
-	db := k.rawDB()
-	if _, err := db.ExecContext(k.ctx, `UPDATE record_key SET wrapped = ? WHERE tenant = ? AND record_id = ?`,
-		corrupt(k1.Wrapped), tenantA, c1.RecordID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(k.ctx, `UPDATE record_key SET seal_id = ? WHERE tenant = ? AND record_id = ?`,
-		domain.NewID(), tenantA, c3.RecordID); err != nil {
-		t.Fatal(err)
-	}
+	k.rawExec(`UPDATE record_key SET wrapped = ? WHERE tenant = ? AND record_id = ?`,
+		corrupt(k1.Wrapped), tenantA, c1.RecordID)
+	k.rawExec(`UPDATE record_key SET seal_id = ? WHERE tenant = ? AND record_id = ?`,
+		domain.NewID(), tenantA, c3.RecordID)
 
 	es := b.pullAll()
 	if len(es) != 3 {
@@ -158,10 +139,8 @@ func (k *kit) addTenantKey(tenant string, priv *rsa.PrivateKey) string {
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	if _, err := k.rawDB().ExecContext(k.ctx, `INSERT INTO tenant_key(tenant, kid, public_pem, private_wrapped, created_at)
-		VALUES (?, ?, ?, ?, ?)`, tenant, kid, string(pub), w, fmtTime(k.clock.Now())); err != nil {
-		k.t.Fatal(err)
-	}
+	k.rawExec(`INSERT INTO tenant_key(tenant, kid, public_pem, private_wrapped, created_at)
+		VALUES (?, ?, ?, ?, ?)`, tenant, kid, string(pub), w, fmtTime(k.clock.Now()))
 	return kid
 }
 

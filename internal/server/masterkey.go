@@ -29,16 +29,28 @@ var (
 	// ErrMasterKeyExposed: the master key file may be read by its group
 	// or by others (Unix).
 	ErrMasterKeyExposed = errors.New("server: master key file readable by group or others")
+	// ErrMasterKeyRequired: the database is a PostgreSQL URL and neither
+	// Config.MasterKeyFile nor $BK_MASTER_KEY_FILE names the key file.
+	ErrMasterKeyRequired = errors.New("server: a master key file is required with a PostgreSQL database")
 )
 
 // masterKeyFile returns the master key file cfg asks for: MasterKeyFile,
 // else $BK_MASTER_KEY_FILE, else DBPath+".key". With KeyApart, a file in
-// the database's directory is refused unless MasterKeyFile named it.
+// the database's directory is refused unless MasterKeyFile named it. A
+// PostgreSQL database has no directory to default to or to keep apart
+// from: one of the first two must name the file.
 func masterKeyFile(cfg Config) (string, error) {
 	if cfg.MasterKeyFile != "" {
 		return cfg.MasterKeyFile, nil
 	}
 	path, from := os.Getenv(EnvMasterKeyFile), EnvMasterKeyFile
+	if IsPostgresURL(cfg.DBPath) {
+		if path == "" {
+			return "", fmt.Errorf("name the master key file with --master-key FILE or $%s (database %s): %w",
+				EnvMasterKeyFile, RedactDB(cfg.DBPath), ErrMasterKeyRequired)
+		}
+		return path, nil
+	}
 	if path == "" {
 		path, from = cfg.DBPath+".key", "the default"
 	}

@@ -19,7 +19,7 @@ func TestOpen_MasterKeyReadableByOthers(t *testing.T) {
 	}
 	ctx := context.Background()
 	dir, keyDir := t.TempDir(), t.TempDir()
-	db, key := filepath.Join(dir, "central.db"), filepath.Join(keyDir, "master.key")
+	db, key := testDB(t, dir), filepath.Join(keyDir, "master.key")
 	srv, err := Open(ctx, Config{DBPath: db, MasterKeyFile: key})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +52,7 @@ func TestOpen_MasterKeyReadableByOthers(t *testing.T) {
 }
 
 func TestOpen_MasterKeyApart(t *testing.T) {
+	sqliteOnly(t, "about the SQLite file's directory; TestOpen_PostgresNeedsMasterKey covers PostgreSQL")
 	ctx := context.Background()
 	dir, keyDir := t.TempDir(), t.TempDir()
 	db := filepath.Join(dir, "central.db")

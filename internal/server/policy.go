@@ -38,7 +38,7 @@ func (s *Server) SetFourEyes(ctx context.Context, tenant string, on bool) error 
 	if on {
 		v = "on"
 	}
-	err := s.st.Update(ctx, func(tx Tx) error {
+	err := s.st.Update(ctx, tenant, func(tx Tx) error {
 		if err := tx.SetMeta(ctx, policyFourEyesKey(tenant), v); err != nil {
 			return err
 		}

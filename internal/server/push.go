@@ -133,7 +133,7 @@ func (s *Server) push(ctx context.Context, dev Device, req *syncproto.PushReques
 		return resp, err
 	}
 	var chainFlag string // the audit chain went back or forked (chain.go)
-	err = s.st.Update(ctx, func(tx Tx) error {
+	err = s.st.Update(ctx, tenant, func(tx Tx) error {
 		now := s.now()
 		seals := make(map[string]bool, len(req.Seals))
 		rows := make([]SealRow, 0, len(req.Seals))

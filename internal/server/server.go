@@ -11,8 +11,10 @@
 // key (32 random bytes in a file that must not lie beside the database,
 // masterkey.go) also wraps every tenant's private key.
 //
-// Persistence goes through the Store interface (store.go); SQLite is the
-// one implementation (sqlite.go).
+// Persistence goes through the Store interface (store.go), implemented on
+// SQLite (sqlite.go) and on PostgreSQL (postgres.go). On PostgreSQL several
+// server processes may share one database: what must hold across them
+// lives in the database, never in one process's memory.
 package server
 
 import (
@@ -35,11 +37,14 @@ import (
 
 // Config configures Open.
 type Config struct {
-	DBPath string // SQLite file
+	// DBPath is the database: an SQLite file, or a PostgreSQL URL
+	// (postgres://… or postgresql://…, see IsPostgresURL).
+	DBPath string
 	// MasterKeyFile holds the master key: 32 random bytes, created 0600
 	// if missing, refused if its group or others may read it (Unix).
 	// "" means $BK_MASTER_KEY_FILE (EnvMasterKeyFile), or DBPath+".key"
-	// when that is unset too.
+	// when that is unset too; with a PostgreSQL URL one of the first two
+	// is required (ErrMasterKeyRequired), as there is no database folder.
 	MasterKeyFile string
 	// KeyApart refuses a master key file in the database's directory
 	// unless MasterKeyFile names it: a backup of that directory would
@@ -121,7 +126,7 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server: open: %w", err)
 	}
-	st, err := openSQLite(ctx, cfg.DBPath)
+	st, err := openStore(ctx, cfg.DBPath)
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -138,6 +143,15 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.handler = s.routes()
 	return s, nil
+}
+
+// openStore opens the database DBPath names: PostgreSQL for a postgres://
+// or postgresql:// URL, else an SQLite file.
+func openStore(ctx context.Context, db string) (Store, error) {
+	if IsPostgresURL(db) {
+		return openPostgres(ctx, db)
+	}
+	return openSQLite(ctx, db)
 }
 
 // Close closes the database.
@@ -210,7 +224,7 @@ func (s *Server) loadMasterKey(ctx context.Context, path string) error {
 	if err != nil {
 		return fmt.Errorf("master key check: %w", err)
 	}
-	return s.st.Update(ctx, func(tx Tx) error {
+	return s.st.Update(ctx, "", func(tx Tx) error {
 		return tx.SetMeta(ctx, metaMasterCheck, base64.StdEncoding.EncodeToString(w))
 	})
 }

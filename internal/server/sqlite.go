@@ -250,7 +250,9 @@ func (s *sqliteStore) writeTx(ctx context.Context, fn func(tx *sql.Tx) error) er
 	return nil
 }
 
-func (s *sqliteStore) Update(ctx context.Context, fn func(Tx) error) error {
+// Update ignores tenant: SQLite has one writer, so every write
+// transaction runs alone.
+func (s *sqliteStore) Update(ctx context.Context, _ string, fn func(Tx) error) error {
 	return s.writeTx(ctx, func(tx *sql.Tx) error {
 		t := &sqliteTx{s: s, tx: tx, bound: map[string]*sql.Stmt{}}
 		return fn(t)

@@ -1,8 +1,9 @@
 package server
 
 // This file says what the server needs from its database: one small
-// interface, so that PostgreSQL can follow SQLite later. The sync, crypto
-// and HTTP logic use nothing else; sqlite.go is the one implementation.
+// interface. The sync, crypto and HTTP logic use nothing else; sqlite.go
+// (one town, embedded) and postgres.go (a provider's central service,
+// several server processes on one database) implement it.
 
 import (
 	"context"
@@ -81,10 +82,15 @@ type Tx interface {
 type Store interface {
 	Lookup
 	// Update runs fn in one write transaction and commits it if fn
-	// returns nil. Write transactions run one at a time.
-	Update(ctx context.Context, fn func(Tx) error) error
+	// returns nil. The write transactions of one tenant run one at a
+	// time, across all processes sharing the database, and commit in the
+	// order they take feed positions (SQLite runs all of them one at a
+	// time). tenant is the tenant fn writes to, "" if none (the meta
+	// table, devices' last seen).
+	Update(ctx context.Context, tenant string, fn func(Tx) error) error
 	Close() error
-	// Ping checks cheaply that the database answers (for /v1/ready).
+	// Ping checks cheaply that the database answers (for /v1/ready); an
+	// unreachable database's error wraps ErrUnavailable.
 	Ping(ctx context.Context) error
 
 	// Meta returns a value of the meta table, "" if absent.

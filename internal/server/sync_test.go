@@ -473,7 +473,7 @@ func TestOpen_MasterKey(t *testing.T) {
 		t.Fatalf("after reopening: %+v", r)
 	}
 	// Another key, or none: refused.
-	db := k.dir + "/central.db"
+	db := k.db
 	if _, err := Open(k.ctx, Config{DBPath: db, MasterKeyFile: k.dir + "/other.key"}); err == nil {
 		t.Error("opened with a key file that was missing while the database has one")
 	}
@@ -484,7 +484,7 @@ func TestOpen_MasterKey(t *testing.T) {
 	if _, err := Open(k.ctx, Config{DBPath: db, MasterKeyFile: other}); err == nil {
 		t.Error("opened with the wrong master key")
 	}
-	if fi, err := statFile(db + ".key"); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
+	if fi, err := statFile(k.dir + "/central.db.key"); err != nil || fi.Mode().Perm() != 0o600 || fi.Size() != 32 {
 		t.Errorf("master key file %v, %v", fi, err)
 	}
 }

@@ -103,11 +103,11 @@ func (d *downStore) ChangeSecret(ctx context.Context, tenant, id string) ([]byte
 	return d.Store.ChangeSecret(ctx, tenant, id)
 }
 
-func (d *downStore) Update(ctx context.Context, fn func(Tx) error) error {
+func (d *downStore) Update(ctx context.Context, tenant string, fn func(Tx) error) error {
 	if err := d.check("Update"); err != nil {
 		return err
 	}
-	return d.Store.Update(ctx, fn)
+	return d.Store.Update(ctx, tenant, fn)
 }
 
 func (d *downStore) Ping(ctx context.Context) error {
