@@ -6,10 +6,12 @@ BIN      := bin
 RUNDIR   := run
 FUZZTIME ?= 60s
 # Debian packages a Fyne (cgo, OpenGL) build needs, Xvfb for headless UI
-# checks, and sqlite3 (a test opens the field store with it to show that
-# personal data is unreadable).
+# checks, sqlite3 (a test opens the field store with it to show that
+# personal data is unreadable), and chromium, which internal/browsertest
+# drives headless for the office's browser tests.
 DEBS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-        libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth sqlite3 postgresql-15
+        libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth sqlite3 postgresql-15 \
+        chromium
 
 # Every parser of outside bytes has a fuzz target: package:target.
 FUZZ_TARGETS := ./internal/mrz:FuzzParse \
@@ -21,16 +23,28 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 
 .PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak reliability run screenshots clean
 
+# Debian packages, Go modules, and axe-core, which the browser tests inject
+# into each page: npm ci installs exactly what
+# internal/browsertest/npm/package-lock.json pins into .cache/npm (git
+# ignores it), again only when the lock changed. Debian's npm comes along
+# only where the machine has none.
 deps:
 	@missing=""; for p in $(DEBS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
 	$(GO) mod download
+	@lock=internal/browsertest/npm/package-lock.json; cache=.cache/npm; \
+	if ! cmp -s $$lock $$cache/package-lock.json || [ ! -f $$cache/node_modules/axe-core/axe.min.js ]; then \
+		echo "installing axe-core (npm ci) into $$cache"; \
+		rm -rf $$cache && mkdir -p $$cache && cp internal/browsertest/npm/package.json $$cache/ && cp $$lock $$cache/ && \
+		(cd $$cache && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || { rm -rf $$cache; exit 1; }; \
+	fi
 
 build: deps
 	$(GO) build -o $(BIN)/buergerkoffer ./app
@@ -130,6 +144,10 @@ run: build
 # Every screen in German as PNG files in ./screenshots, rendered headless
 # by the UI tests (which drive a whole case, a conflict, the lock and the
 # settings against the simulators).
+# The office's pages, taken by headless Chromium (internal/browsertest
+# writes them under screenshots/office/), join once internal/office has its
+# browser tests, with this line after the app's:
+#	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(GO) test -count=1 ./internal/office/...
 screenshots:
 	@rm -rf screenshots
 	SCREENSHOTS_DIR=$(CURDIR)/screenshots CGO_ENABLED=0 $(GO) test -count=1 ./app/ui
