@@ -9,8 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +39,7 @@ type Browser struct {
 	cancel      context.CancelFunc
 	allocCancel context.CancelFunc
 	out         *lockedBuffer
+	profile     string // holds the --user-data-dir; removed by Close
 
 	// Version is the browser's product and version, such as
 	// "HeadlessChrome/156.0.8078.108".
@@ -94,8 +98,8 @@ func chromiumPath() (string, error) {
 // flags are Chromium's command line. As root it needs --no-sandbox. The
 // machines have no internet: without the background-networking flags
 // Chromium keeps trying Google's services and logs every refused
-// connection. chromedp adds a fresh --user-data-dir in the temporary
-// directory (removed when the browser stops) and --remote-debugging-pipe.
+// connection. Start adds a fresh --user-data-dir, and chromedp
+// --remote-debugging-pipe.
 func flags(path string, out *lockedBuffer) []chromedp.ExecAllocatorOption {
 	return []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),
@@ -127,8 +131,13 @@ func Start() (*Browser, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Browser{out: &lockedBuffer{}}
-	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), flags(path, b.out)...)
+	profile, err := newProfile()
+	if err != nil {
+		return nil, err
+	}
+	b := &Browser{out: &lockedBuffer{}, profile: profile}
+	opts := append(flags(path, b.out), chromedp.UserDataDir(filepath.Join(profile, "chromium")))
+	allocCtx, allocCancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	b.ctx, b.cancel, b.allocCancel = ctx, cancel, allocCancel
 
@@ -172,11 +181,45 @@ func (b *Browser) Close() error {
 	defer cancel()
 	err := chromedp.Cancel(ctx)
 	b.cancel()
-	b.allocCancel() // waits for the process and removes --user-data-dir
+	b.allocCancel() // waits for the process
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
+	if rerr := os.RemoveAll(b.profile); err == nil {
+		err = rerr
+	}
 	return err
+}
+
+// profilePrefix names the directories that hold a browser's profile,
+// followed by the test binary's process id.
+const profilePrefix = "bk-browsertest-"
+
+// newProfile makes a fresh directory for the browser's profile, named
+// for this process, and removes those that test binaries killed before
+// Close left behind (their process is gone; Chromium went with it).
+func newProfile() (string, error) {
+	old, _ := filepath.Glob(filepath.Join(os.TempDir(), profilePrefix+"*"))
+	for _, dir := range old {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(dir), profilePrefix), "-")
+		if n, err := strconv.Atoi(pid); err == nil && n != os.Getpid() && gone(n) {
+			os.RemoveAll(dir)
+		}
+	}
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", profilePrefix, os.Getpid()))
+	if err != nil {
+		return "", fmt.Errorf("profile directory: %w", err)
+	}
+	return dir, nil
+}
+
+// gone reports whether no process has the id pid.
+func gone(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return true
+	}
+	return errors.Is(p.Signal(syscall.Signal(0)), os.ErrProcessDone)
 }
 
 // lockedBuffer collects Chromium's output, written from chromedp's

@@ -2,7 +2,9 @@
 // tests of the office web app: Debian's chromium package, started through
 // github.com/chromedp/chromedp on the first page a test binary asks for
 // and stopped when the binary ends (also when it is killed: the kernel's
-// parent-death signal takes the browser along). The binary has one
+// parent-death signal takes the browser along, and the next start removes
+// the profile directory it left in the temporary directory). The binary
+// has one
 // browser; every Page is a tab in a browser context of its own, so two
 // pages of one test are two independent sessions with their own cookies.
 //
