@@ -40,6 +40,7 @@ type Browser struct {
 	allocCancel context.CancelFunc
 	out         *lockedBuffer
 	profile     string // holds the --user-data-dir; removed by Close
+	userAgent   string
 
 	// Version is the browser's product and version, such as
 	// "HeadlessChrome/156.0.8078.108".
@@ -119,7 +120,6 @@ func flags(path string, out *lockedBuffer) []chromedp.ExecAllocatorOption {
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.Flag("mute-audio", true),
 		chromedp.Flag("force-color-profile", "srgb"),
-		chromedp.Flag("lang", "de-DE"),
 		chromedp.WindowSize(viewportW, viewportH),
 		chromedp.CombinedOutput(out),
 	}
@@ -154,7 +154,7 @@ func Start() (*Browser, error) {
 	if err == nil {
 		var v browser.GetVersionResult
 		if v, err = cdp.Call(ctx, chromedp.FromContext(ctx).Browser, browser.GetVersion, cdp.Empty{}); err == nil {
-			b.Version = v.Product
+			b.Version, b.userAgent = v.Product, v.UserAgent
 		}
 	}
 	b.StartTime = time.Since(begin)

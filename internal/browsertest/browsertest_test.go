@@ -99,6 +99,10 @@ func site(t *testing.T) *httptest.Server {
 		}
 		render(w, 200, "inbox", map[string]any{"User": "anna", "Status": r.FormValue("status"), "Day": r.FormValue("tag"), "Cases": cases})
 	})
+	mux.HandleFunc("GET /lang", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprint(w, r.Header.Get("Accept-Language"))
+	})
 	mux.HandleFunc("GET /bad", func(w http.ResponseWriter, r *http.Request) { render(w, 200, "bad", nil) })
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", csp)
@@ -353,5 +357,24 @@ func TestPage_NotFound(t *testing.T) {
 				t.Errorf("took %v to fail; it must not wait for the timeout", d)
 			}
 		})
+	}
+}
+
+// A page asks for German, as a town hall's browser does, and for another
+// language when told; the page's scripts see the same.
+func TestPage_Language(t *testing.T) {
+	srv := site(t)
+	p := browsertest.New(t)
+	p.Open(srv.URL + "/lang")
+	if got := p.Text("body"); got != "de-DE" {
+		t.Errorf("Accept-Language %q, want de-DE", got)
+	}
+	if got := browsertest.Eval[string](p, "navigator.language + ' ' + Intl.DateTimeFormat().resolvedOptions().timeZone"); got != "de-DE Europe/Berlin" {
+		t.Errorf("the page's script sees %q", got)
+	}
+	p.SetLanguage("en")
+	p.Open(srv.URL + "/lang")
+	if got := p.Text("body"); got != "en" {
+		t.Errorf("after SetLanguage(en), Accept-Language %q", got)
 	}
 }

@@ -13,10 +13,12 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -42,6 +44,8 @@ type Page struct {
 
 	// Timeout bounds each action; DefaultTimeout unless changed.
 	Timeout time.Duration
+
+	userAgent string
 }
 
 // New opens a new page in the test binary's browser (starting it on first
@@ -70,7 +74,30 @@ func (b *Browser) NewPage(tb testing.TB) *Page {
 	case <-time.After(DefaultTimeout):
 		tb.Fatalf("browsertest: open a tab: no answer in %v", DefaultTimeout)
 	}
-	return &Page{t: tb, ctx: ctx, Timeout: DefaultTimeout}
+	p := &Page{t: tb, ctx: ctx, Timeout: DefaultTimeout, userAgent: b.userAgent}
+	p.SetLanguage("de-DE")
+	run(p, "time zone", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Berlin"})
+		return err
+	}))
+	return p
+}
+
+// SetLanguage makes the page ask for lang (such as "de-DE" or "en") in
+// Accept-Language and use it as the browser's locale. A new page is
+// German, in Berlin's time zone, as in a town hall (Chromium's --lang does
+// nothing headless).
+func (p *Page) SetLanguage(lang string) {
+	p.t.Helper()
+	run(p, "language "+lang, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		if _, err := cdp.Call(ctx, t, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+			UserAgent: p.userAgent, AcceptLanguage: lang,
+		}); err != nil {
+			return err
+		}
+		_, err := cdp.Call(ctx, t, emulation.SetLocaleOverride, emulation.SetLocaleOverrideParams{Locale: strings.ReplaceAll(lang, "-", "_")})
+		return err
+	}))
 }
 
 // Context is the tab's chromedp context, for what the helpers do not
