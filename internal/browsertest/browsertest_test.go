@@ -51,7 +51,8 @@ var pages = template.Must(template.New("").Parse(`
 {{define "bad"}}<!doctype html><html><head><meta charset="utf-8"><title>Schlecht</title>
 <link rel="stylesheet" href="/style.css"></head><body><main><h1>Schlecht</h1>
 <p class="faint">Kaum lesbar</p>
-<form><input id="nolabel" name="q"></form></main></body></html>{{end}}
+<form><input id="nolabel" name="q"></form>
+<p style="font-weight: bold">Inline</p><script>document.title = "inline";</script></main></body></html>{{end}}
 `))
 
 const css = `body { font: 16px/1.5 sans-serif; color: #1a1a1a; background: #fff; margin: 2rem; }
@@ -376,5 +377,26 @@ func TestPage_Language(t *testing.T) {
 	p.Open(srv.URL + "/lang")
 	if got := p.Text("body"); got != "en" {
 		t.Errorf("after SetLanguage(en), Accept-Language %q", got)
+	}
+}
+
+// The browser's blocks for the page's Content-Security-Policy are seen: an
+// inline script and an inline style on a page that allows neither.
+func TestPage_CSPViolations(t *testing.T) {
+	srv := site(t)
+	p := browsertest.New(t)
+	login(t, p, srv)
+	if vs := p.CSPViolations(); len(vs) != 0 {
+		t.Errorf("the inbox has CSP violations: %q", vs)
+	}
+	p.Open(srv.URL + "/bad")
+	vs := p.CSPViolations()
+	t.Logf("blocked on /bad: %q", vs)
+	joined := strings.Join(vs, "\n")
+	if len(vs) != 2 || !strings.Contains(joined, "script-src-elem blocked inline") || !strings.Contains(joined, "style-src-attr blocked inline") {
+		t.Errorf("CSP violations on /bad: %q, want the inline script and the inline style", vs)
+	}
+	if got := p.Title(); got != "Schlecht" {
+		t.Errorf("the inline script ran: title %q", got)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -76,6 +77,10 @@ func (b *Browser) NewPage(tb testing.TB) *Page {
 	}
 	p := &Page{t: tb, ctx: ctx, Timeout: DefaultTimeout, userAgent: b.userAgent}
 	p.SetLanguage("de-DE")
+	run(p, "watch the CSP", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: watchCSP})
+		return err
+	}))
 	run(p, "time zone", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
 		_, err := cdp.Call(ctx, t, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Europe/Berlin"})
 		return err
@@ -279,12 +284,32 @@ func (p *Page) Screenshot(name string) []byte {
 }
 
 // Check checks the page as every office page is checked: axe-core finds
-// no serious or critical violation (CheckAxe), and the screenshot NAME is
-// taken (Screenshot).
+// no serious or critical violation (CheckAxe), the browser blocked
+// nothing for the Content-Security-Policy (CSPViolations), and the
+// screenshot NAME is taken (Screenshot).
 func (p *Page) Check(name string) {
 	p.t.Helper()
 	p.CheckAxe()
+	if vs := p.CSPViolations(); len(vs) > 0 {
+		p.t.Errorf("browsertest: the Content-Security-Policy of %s blocked:\n\t%s", p.URL(), strings.Join(vs, "\n\t"))
+	}
 	p.Screenshot(name)
+}
+
+// watchCSP runs in every document before the page's own scripts and
+// keeps what the browser blocked for the Content-Security-Policy.
+const watchCSP = `document.addEventListener("securitypolicyviolation", (e) => {
+	(window.__browsertestCSP = window.__browsertestCSP || []).push(
+		e.effectiveDirective + " blocked " + (e.blockedURI || "?") +
+		(e.sourceFile ? " at " + e.sourceFile + ":" + e.lineNumber : "") + (e.sample ? ": " + e.sample : ""));
+}, true);`
+
+// CSPViolations is what the browser has blocked in the current document
+// because of its Content-Security-Policy, such as an inline script or
+// style: what the page meant to do and does not.
+func (p *Page) CSPViolations() []string {
+	p.t.Helper()
+	return run(p, "CSP violations", chromedp.Evaluate[[]string](`window.__browsertestCSP || []`))
 }
 
 // blank reports whether an image is one colour.
