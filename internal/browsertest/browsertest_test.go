@@ -157,6 +157,10 @@ func TestPage_SignIn(t *testing.T) {
 	if got := browsertest.Eval[string](p, "document.cookie"); got != "" {
 		t.Errorf("script reads the HttpOnly cookie: %q", got)
 	}
+	// A link, by its text, to a page the site does not have.
+	if got := p.Click("Abmelden"); got != http.StatusNotFound {
+		t.Errorf("the link to /logout answered %d, want 404", got)
+	}
 }
 
 // A wrong password: the status of the page the click loaded, its text.
@@ -251,7 +255,7 @@ func TestAxe_AccessiblePages(t *testing.T) {
 	p.Open(srv.URL + "/login")
 	begin := time.Now()
 	vs := p.AxeViolations()
-	t.Logf("page load + axe-core: first run %v", time.Since(begin).Round(time.Millisecond))
+	t.Logf("axe-core on the login, injected and run: %v", time.Since(begin).Round(time.Millisecond))
 	for _, v := range vs {
 		if v.Serious() {
 			t.Errorf("login: %s", v)
