@@ -179,10 +179,11 @@ func TestPage_WrongPassword(t *testing.T) {
 	if p.Cookie("session") != nil {
 		t.Error("a session cookie after a wrong password")
 	}
-	// Fill replaces what a field holds.
-	p.Fill("Benutzername", "bert")
-	if got := p.Value("Benutzername"); got != "bert" {
-		t.Errorf("value = %q, want bert", got)
+	// Fill replaces what a field holds, and types what a keyboard does not
+	// have a key for.
+	p.Fill("Benutzername", "Jürgen Weiß <script>")
+	if got := p.Value("Benutzername"); got != "Jürgen Weiß <script>" {
+		t.Errorf("value = %q, want Jürgen Weiß <script>", got)
 	}
 }
 
