@@ -16,9 +16,12 @@ import (
 	"iter"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -427,4 +430,68 @@ func short(vs []any) string {
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " ")
+}
+
+// TestCopy_Timing copies a tenant of 20,000 changes to the other backend
+// and reports how long it took and the most heap in use meanwhile (the
+// copy streams: the heap must not grow with the feed). A measurement, not
+// a timed test: it runs with BK_COPY_TIMING=1 only.
+func TestCopy_Timing(t *testing.T) {
+	if os.Getenv("BK_COPY_TIMING") == "" {
+		t.Skip("a measurement: set BK_COPY_TIMING=1")
+	}
+	k := startKit(t)
+	a := k.enrol("a", tenantA, 2)
+	const batches, per = 20, 1000
+	for range batches {
+		benchPost(t, a, benchBatch(t, a, per))
+	}
+	n := k.openAt(otherDB(t, k.dir))
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapAlloc > peak.Load() {
+				peak.Store(m.HeapAlloc)
+			}
+		}
+	}()
+	start := time.Now()
+	stats, err := CopyTenants(k.ctx, k.srv, n.srv, tenantA, nil)
+	took := time.Since(start)
+	close(stop)
+	<-sampled
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := "SQLite", "PostgreSQL"
+	if onPostgres() {
+		from, to = to, from
+	}
+	t.Logf("%s to %s: %d changes (%d rows in all) in %s, %.0f changes/s; heap %d MiB before, at most %d MiB during",
+		from, to, stats[0].Rows["change"], sumRows(stats[0]), took.Round(time.Millisecond),
+		float64(stats[0].Rows["change"])/took.Seconds(), before.HeapAlloc>>20, peak.Load()>>20)
+	if stats[0].Rows["change"] != batches*per {
+		t.Errorf("copied %d changes, want %d", stats[0].Rows["change"], batches*per)
+	}
+}
+
+func sumRows(st CopyStats) int64 {
+	var n int64
+	for _, v := range st.Rows {
+		n += v
+	}
+	return n
 }
