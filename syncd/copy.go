@@ -93,12 +93,31 @@ func copyTenants(ctx context.Context, from, to, masterKey, tenant string, progre
 		return nil, fmt.Errorf("source %s: %w", server.RedactDB(from), err)
 	}
 	defer src.Close()
+	if tenant != "" {
+		// Before the destination is opened, which makes a new SQLite file.
+		if err := hasTenant(ctx, src, tenant); err != nil {
+			return nil, fmt.Errorf("source %s: %w", server.RedactDB(from), err)
+		}
+	}
 	dst, err := server.Open(ctx, server.Config{DBPath: to, MasterKeyFile: masterKey})
 	if err != nil {
 		return nil, fmt.Errorf("destination %s: %w", server.RedactDB(to), err)
 	}
 	defer dst.Close()
 	return server.CopyTenants(ctx, src, dst, tenant, progress)
+}
+
+func hasTenant(ctx context.Context, s *server.Server, tenant string) error {
+	ts, err := s.Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		if t.ID == tenant {
+			return nil
+		}
+	}
+	return fmt.Errorf("tenant %s: %w", tenant, server.ErrNotFound)
 }
 
 // fmtCopyStats says what was copied of a tenant, in one line.

@@ -16,6 +16,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -420,5 +421,35 @@ func TestCopy_LaptopsCarryOnAfterMovingToPostgresAndBack(t *testing.T) {
 	m.check(url)
 	if got, want := m.e.export(), m.k.syncd(0, "export", "--db", back, "--master-key", key, "--tenant", "musterstadt"); got != want {
 		t.Errorf("e differs from the server on SQLite")
+	}
+}
+
+// What would copy wrongly is refused before anything is opened or made.
+func TestCopy_RefusesBadArguments(t *testing.T) {
+	k := startKit(t)
+	key := k.srvDB + ".key"
+	to := filepath.Join(k.dir, "new.db")
+	for _, tc := range []struct {
+		name string
+		args []string
+		say  string
+	}{
+		{"no key", []string{"--from", k.srvDB, "--to", to}, "--master-key FILE is required"},
+		{"key missing", []string{"--from", k.srvDB, "--to", to, "--master-key", key + ".gone"}, "master key"},
+		{"source missing", []string{"--from", k.srvDB + ".gone", "--to", to, "--master-key", key}, "source"},
+		{"same database", []string{"--from", k.srvDB, "--to", k.srvDB, "--master-key", key}, "same database"},
+		{"unknown tenant", []string{"--from", k.srvDB, "--to", to, "--master-key", key, "--tenant", "nirgendwo"}, "not found"},
+		{"no --to", []string{"--from", k.srvDB, "--master-key", key}, "usage"},
+	} {
+		t.Setenv("BK_MASTER_KEY_FILE", "")
+		out := k.syncd(2, append([]string{"admin", "copy"}, tc.args...)...)
+		if !strings.Contains(out, tc.say) {
+			t.Errorf("%s: said %q, want %q", tc.name, out, tc.say)
+		}
+	}
+	for _, made := range []string{k.srvDB + ".gone", to} {
+		if _, err := os.Stat(made); err == nil {
+			t.Errorf("a refused copy made %s", filepath.Base(made))
+		}
 	}
 }
