@@ -29,7 +29,10 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
                               show or set the tenant's policy (four-eyes sign-off on its laptops)
   demo --tenant T [--day YYYY-MM-DD]
                               book a sample visit with appointments (one cancelled, one moved)
-                              for the demo kit; prints the visit's id`
+                              for the demo kit; prints the visit's id
+  copy --from SRC --to DST [--tenant T] --master-key FILE
+                              move tenants to another server database (SQLite or PostgreSQL),
+                              feed positions, devices and uploads unchanged`
 
 // runAdmin implements `syncd admin`: what an operator of the central server
 // does by hand, on the server's database.
@@ -41,6 +44,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	sub := args[0]
 	if sub == "policy" {
 		return runPolicy(ctx, args[1:], stdout, stderr)
+	}
+	if sub == "copy" {
+		return runCopy(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -8,6 +8,7 @@ package server
 import (
 	"context"
 	"errors"
+	"iter"
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/merge"
@@ -160,6 +161,15 @@ type Store interface {
 	// record of its tenant has a complete upload of them, the donor: what
 	// the first schema, which keyed uploads by SHA-256 alone, left.
 	SharedAttachments(ctx context.Context, fn func(missing, donor AttachmentRef) error) error
+
+	// ExportTenant calls fn with every row of a tenant (copy.go), table
+	// by table in the order of copyTables, all read from one snapshot;
+	// rows are read as fn takes them, never all at once.
+	ExportTenant(ctx context.Context, tenant string, fn func(CopyRow) error) error
+	// ImportTenant writes a tenant's rows as ExportTenant gives them, in
+	// one transaction: an error from rows, or any other, leaves no row of
+	// the tenant. Feed positions are kept. ErrExists if the tenant exists.
+	ImportTenant(ctx context.Context, tenant string, rows iter.Seq2[CopyRow, error]) error
 }
 
 // Tenant is one town (or other body) served by the server.
