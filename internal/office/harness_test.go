@@ -320,3 +320,5 @@ func (e *env) audit(tenant string) []server.OfficeAuditEntry {
 }
 
 func rx(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+func newAgent(l *laptop) (*agent.Agent, error) { return agent.New(agent.Config{}, l.st) }

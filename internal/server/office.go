@@ -152,7 +152,8 @@ type OfficeStore interface {
 	// RecordChanges returns a record's changes in feed order, without
 	// their sealed values.
 	RecordChanges(ctx context.Context, tenant, recordID string) ([]ChangeRow, error)
-	// RecordsOfType calls fn for every record of a type of a tenant.
+	// RecordsOfType calls fn for every record of a type of a tenant, in no
+	// particular order.
 	RecordsOfType(ctx context.Context, tenant, typ string, fn func(*merge.Record) error) error
 }
 

@@ -339,7 +339,7 @@ func (o officeSQL) RecordChanges(ctx context.Context, tenant, recordID string) (
 
 func (o officeSQL) RecordsOfType(ctx context.Context, tenant, typ string, fn func(*merge.Record) error) error {
 	var states []string
-	err := o.db.query(ctx, `SELECT state FROM record WHERE tenant = ? AND type = ? ORDER BY id`, []any{tenant, typ},
+	err := o.db.query(ctx, `SELECT state FROM record WHERE tenant = ? AND type = ?`, []any{tenant, typ},
 		func(scan func(...any) error) error {
 			var s string
 			if err := scan(&s); err != nil {

@@ -70,6 +70,9 @@ CREATE TABLE office_case (
 CREATE INDEX office_case_by_arrival ON office_case(tenant, arrived_at, record_id);
 CREATE INDEX office_case_by_status ON office_case(tenant, status, arrived_at, record_id);
 
+-- Planning lists a tenant's visits and appointments by type.
+CREATE INDEX record_by_type ON record(tenant, type);
+
 -- The cases already here (their times as the laptops wrote them).
 INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk, arrived_at, version)
 	SELECT tenant, id, status,

@@ -62,6 +62,9 @@ CREATE TABLE office_case (
 CREATE INDEX office_case_by_arrival ON office_case(tenant, arrived_at, record_id);
 CREATE INDEX office_case_by_status ON office_case(tenant, status, arrived_at, record_id);
 
+-- Planning lists a tenant's visits and appointments by type.
+CREATE INDEX record_by_type ON record(tenant, type);
+
 INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk, arrived_at, version)
 	SELECT tenant, id, status,
 		coalesce(state::jsonb #>> '{fields,service_id,val}', ''),
