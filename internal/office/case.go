@@ -176,7 +176,7 @@ func (o *Office) formSections(lang string, f domain.Fields) []section {
 		for _, k := range domain.Fields(form).Names() {
 			rows = append(rows, fieldRow{ID: k, Label: k, Value: form[k]})
 		}
-		out = append(out, section{Label: "Weitere Angaben", Fields: rows})
+		out = append(out, section{Label: tr(lang, "Weitere Angaben"), Fields: rows})
 	}
 	return out
 }
@@ -283,7 +283,7 @@ func (o *Office) history(ctx context.Context, s *session, v server.RecordView) (
 	if err != nil {
 		return nil, err
 	}
-	devName := map[string]string{syncproto.CentralDevice: "Rathaus"}
+	devName := map[string]string{syncproto.CentralDevice: tr(s.lang, "Rathaus")}
 	for _, d := range devs {
 		devName[d.ID] = d.Name
 	}
@@ -326,7 +326,7 @@ func (o *Office) history(ctx context.Context, s *session, v server.RecordView) (
 		}
 		out = append(out, row)
 		if c.Device != syncproto.CentralDevice && !c.ReceivedAt.IsZero() && c.Op == "create" {
-			out = append(out, historyRow{At: c.ReceivedAt, What: "Im Rathaus eingegangen", Device: "Server"})
+			out = append(out, historyRow{At: c.ReceivedAt, What: "Im Rathaus eingegangen", Device: tr(s.lang, "Server")})
 		}
 	}
 	return out, nil

@@ -41,8 +41,15 @@ func tr(lang, s string) string {
 	if v, ok := trEN[s]; ok && v != "" {
 		return v
 	}
+	if missingTranslation != nil {
+		missingTranslation(s)
+	}
 	return s
 }
+
+// missingTranslation, if set (tests), hears of every text without an
+// English entry.
+var missingTranslation func(string)
 
 // langOf is the language of a request: ?lang=, then the bk_lang cookie,
 // then the browser's first choice; German by default.
