@@ -52,7 +52,9 @@ func TestOffice_FromOutside(t *testing.T) {
 	octx, cancel := context.WithCancel(ctx)
 	lw := &lineWriter{first: make(chan string, 1)}
 	done := make(chan int, 1)
-	go func() { done <- run(octx, []string{"office", "--db", db, "--master-key", key, "--listen", "127.0.0.1:0"}, lw, &lockedBuffer{}) }()
+	go func() {
+		done <- run(octx, []string{"office", "--db", db, "--master-key", key, "--listen", "127.0.0.1:0"}, lw, &lockedBuffer{})
+	}()
 	var base string
 	select {
 	case line := <-lw.first:
