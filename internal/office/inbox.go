@@ -67,6 +67,7 @@ type inboxData struct {
 	Status, Day, Clerk string
 	Rows               []inboxRow
 	Next               template.URL // the next page, "" if none
+	First              template.URL // the first page with the same filters
 	Paged              bool         // not the first page
 	Total              int
 }
@@ -143,14 +144,19 @@ func (o *Office) inbox(w http.ResponseWriter, r *http.Request, s *session) {
 		o.fail(w, r, s, err)
 		return
 	}
+	filters := url.Values{}
+	for k, v := range q {
+		if k != "after_at" && k != "after_id" && k != "lang" {
+			filters[k] = v
+		}
+	}
+	d.First = template.URL("/inbox?" + filters.Encode())
 	if len(rows) > InboxPageSize {
 		rows = rows[:InboxPageSize]
 		last := rows[len(rows)-1]
 		next := url.Values{}
-		for k, v := range q {
-			if k != "after_at" && k != "after_id" && k != "lang" {
-				next[k] = v
-			}
+		for k, v := range filters {
+			next[k] = v
 		}
 		next.Set("after_at", last.ArrivedAt)
 		next.Set("after_id", last.RecordID)

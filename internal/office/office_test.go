@@ -10,6 +10,7 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/office"
+	"github.com/buergerkoffer/kit/internal/server"
 )
 
 // A case sealed by a real field store and pushed by the real agent
@@ -438,5 +439,52 @@ func TestOffice_SecurityHeaders(t *testing.T) {
 	check("css", hdr, false)
 	if hdr.Get("Content-Type") != "text/css; charset=utf-8" {
 		t.Errorf("css content type %q", hdr.Get("Content-Type"))
+	}
+}
+
+// The inbox pages by key, newest first, keeping its filters, and counts
+// per status.
+func TestOffice_InboxPaging(t *testing.T) {
+	e := newEnv(t)
+	start := time.Now().Add(-2 * time.Hour).UTC()
+	var ids []string
+	for i := range 65 {
+		svc := "anmeldung"
+		if i%13 == 0 {
+			svc = "hundeanmeldung"
+		}
+		c := domain.Case{ID: domain.NewID(), ServiceID: svc, Status: domain.StatusSealed, CreatedBy: "anna",
+			CreatedAt: start, SealedAt: start.Add(time.Duration(i) * time.Minute)}
+		if _, err := e.srv.Central(e.ctx, tenantA, server.CentralChange{RecordID: c.ID, RecordType: domain.TypeCase, Op: "create",
+			Set: c.Fields().NonEmpty(), Clerk: "anna"}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, c.ID)
+	}
+	b := e.browser()
+	b.login("sb.meier")
+	_, body, _ := b.get("/inbox?service=anmeldung")
+	rows := rx(`<tr id="case-([0-9a-f-]{36})"`).FindAllStringSubmatch(body, -1)
+	if len(rows) != office.InboxPageSize || rows[0][1] != ids[64] || !strings.Contains(body, "Alle: 65") {
+		t.Fatalf("page 1: %d rows, first %v", len(rows), rows[0])
+	}
+	next := rx(`id="page-next" href="([^"]+)"`).FindStringSubmatch(body)
+	if next == nil {
+		t.Fatal("no next page")
+	}
+	_, body, _ = b.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	rows2 := rx(`<tr id="case-([0-9a-f-]{36})"`).FindAllStringSubmatch(body, -1)
+	if len(rows2) != 60-office.InboxPageSize || strings.Contains(body, `id="page-next"`) {
+		t.Fatalf("page 2: %d rows", len(rows2))
+	}
+	seen := map[string]bool{}
+	for _, r := range append(rows, rows2...) {
+		if seen[r[1]] {
+			t.Fatalf("case %s on two pages", r[1])
+		}
+		seen[r[1]] = true
+	}
+	if first := rx(`id="page-first" href="([^"]+)"`).FindStringSubmatch(body); first == nil || !strings.Contains(first[1], "service=anmeldung") {
+		t.Fatalf("first-page link: %v", first)
 	}
 }
