@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -311,25 +312,45 @@ func (o *Office) history(ctx context.Context, s *session, v server.RecordView) (
 		default:
 			row.What = "Geändert"
 		}
-		switch {
-		case hasStatus && st.New == string(domain.StatusSigned):
-			row.Detail = "unterschrieben vor " + plain["signed_by"].New
-			if cb := plain["confirmed_by"].New; cb != "" {
-				row.Detail += ", bestätigt von " + cb + " (Vier-Augen-Prinzip)"
-			}
-		case hasStatus && st.New == string(domain.StatusSealed) && c.Op != "create":
-			row.Detail = "versiegelt von " + plain["sealed_by"].New
-		case plain[domain.FieldDecisionNote].New != "":
-			row.Detail = plain[domain.FieldDecisionNote].New
-		default:
-			row.Detail = strconv.Itoa(len(fields)) + " Felder"
-		}
+		row.Detail = historyDetail(s.lang, c, plain, fields)
 		out = append(out, row)
-		if c.Device != syncproto.CentralDevice && !c.ReceivedAt.IsZero() && c.Op == "create" {
+		if hasStatus && st.New == string(domain.StatusSealed) && c.Device != syncproto.CentralDevice && !c.ReceivedAt.IsZero() {
 			out = append(out, historyRow{At: c.ReceivedAt, What: "Im Rathaus eingegangen", Device: tr(s.lang, "Server")})
 		}
 	}
 	return out, nil
+}
+
+// historyDetail says what a change did, without personal values: who
+// witnessed the signature and who confirmed it (four-eyes), who sealed,
+// the decision's note, the attachments it added, else how many fields.
+func historyDetail(lang string, c server.ChangeRow, plain map[string]syncproto.FieldChange, fields []string) string {
+	st, hasStatus := plain["status"]
+	switch {
+	case hasStatus && st.New == string(domain.StatusSigned):
+		d := tr(lang, "Unterschrift bezeugt von") + " " + plain["signed_by"].New
+		if cb := plain["confirmed_by"].New; cb != "" {
+			d += "; " + tr(lang, "Vier-Augen-Prinzip: bestätigt von") + " " + cb
+		}
+		return d
+	case hasStatus && st.New == string(domain.StatusSealed) && c.Op != "create":
+		return tr(lang, "versiegelt von") + " " + plain["sealed_by"].New
+	case plain[domain.FieldDecisionNote].New != "":
+		return plain[domain.FieldDecisionNote].New
+	}
+	var atts []string
+	for _, f := range fields {
+		if kind, ok := strings.CutPrefix(f, domain.AttachmentPrefix); ok {
+			atts = append(atts, tr(lang, attachmentLabel(kind)))
+		}
+	}
+	if len(atts) > 0 {
+		return tr(lang, "Anlage") + ": " + strings.Join(atts, ", ")
+	}
+	if len(fields) == 1 {
+		return tr(lang, "1 Feld")
+	}
+	return fmt.Sprintf(tr(lang, "%d Felder"), len(fields))
 }
 
 func statusEvent(s string) string {
