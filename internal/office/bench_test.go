@@ -57,6 +57,14 @@ func BenchmarkInbox(b *testing.B) {
 			}
 		}
 	})
+	b.Run("arrived-two-statuses", func(b *testing.B) {
+		for b.Loop() {
+			if rows, err := st.Inbox(e.ctx, server.InboxQuery{Tenant: tenantA, Limit: 51, Statuses: []string{"sealed", "submitted"},
+				AfterArrived: after.ArrivedAt, AfterRecordID: after.RecordID}); err != nil || len(rows) != 51 {
+				b.Fatal(len(rows), err)
+			}
+		}
+	})
 	b.Run("counts", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := st.InboxCounts(e.ctx, tenantA); err != nil {

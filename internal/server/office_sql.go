@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -258,14 +259,18 @@ func (o officeSQL) OfficeAudit(ctx context.Context, tenant string, before int64,
 }
 
 func (o officeSQL) Inbox(ctx context.Context, q InboxQuery) ([]InboxRow, error) {
-	statuses := q.Statuses
-	if len(statuses) == 0 {
-		statuses = InboxStatuses
+	if len(q.Statuses) > 1 {
+		return o.inboxMerged(ctx, q)
 	}
-	where := []string{`tenant = ?`, `status IN (` + inList(len(statuses)) + `)`}
+	// The table holds inbox statuses only: without a status filter the
+	// query walks the arrival index alone.
+	where := []string{`tenant = ?`}
 	args := []any{q.Tenant}
-	for _, s := range statuses {
-		args = append(args, s)
+	if len(q.Statuses) > 0 {
+		where = append(where, `status IN (`+inList(len(q.Statuses))+`)`)
+		for _, s := range q.Statuses {
+			args = append(args, s)
+		}
 	}
 	for _, f := range []struct{ col, val string }{{"service_id", q.ServiceID}, {"visit_id", q.VisitID}, {"day", q.Day}, {"clerk", q.Clerk}} {
 		if f.val != "" {
@@ -439,4 +444,34 @@ func pgPlaceholders(q string) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// inboxMerged answers a query for several statuses as one query per
+// status, each walking its status's index in order, merged: a database
+// asked for "status IN (…) ORDER BY arrival" reads and sorts every case
+// of those statuses instead.
+func (o officeSQL) inboxMerged(ctx context.Context, q InboxQuery) ([]InboxRow, error) {
+	var all []InboxRow
+	for _, st := range q.Statuses {
+		one := q
+		one.Statuses = []string{st}
+		rows, err := o.Inbox(ctx, one)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, rows...)
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].ArrivedAt != all[j].ArrivedAt {
+			return all[i].ArrivedAt > all[j].ArrivedAt
+		}
+		return all[i].RecordID > all[j].RecordID
+	})
+	if q.Limit <= 0 {
+		q.Limit = 50
+	}
+	if len(all) > q.Limit {
+		all = all[:q.Limit]
+	}
+	return all, nil
 }
