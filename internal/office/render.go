@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/server"
 )
 
@@ -107,6 +108,12 @@ var funcs = template.FuncMap{
 			}
 		}
 		return s
+	},
+	"short": func(id string) string { // a field clerk's id, as far as people tell ids apart
+		if domain.ValidID(id) {
+			return id[:8] + "…"
+		}
+		return id
 	},
 	"is": func(role string, s *session) bool { return s != nil && s.Role == role },
 }
