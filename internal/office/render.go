@@ -109,12 +109,7 @@ var funcs = template.FuncMap{
 		}
 		return s
 	},
-	"short": func(id string) string { // a field clerk's id, as far as people tell ids apart
-		if domain.ValidID(id) {
-			return id[:8] + "…"
-		}
-		return id
-	},
+	"short": shortID,
 	"is": func(role string, s *session) bool { return s != nil && s.Role == role },
 }
 
@@ -148,6 +143,15 @@ func (o *Office) renderStatus(w http.ResponseWriter, r *http.Request, s *session
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	w.Write(buf.Bytes())
+}
+
+// shortID shortens a record or clerk id (a UUID) to what people tell
+// apart; anything else (a staff user name) stays as it is.
+func shortID(id string) string {
+	if domain.ValidID(id) {
+		return id[:8] + "…"
+	}
+	return id
 }
 
 // roleLabel is a role's German name.
