@@ -110,7 +110,7 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"short": shortID,
-	"is": func(role string, s *session) bool { return s != nil && s.Role == role },
+	"is":    func(role string, s *session) bool { return s != nil && s.Role == role },
 }
 
 func (o *Office) render(w http.ResponseWriter, r *http.Request, s *session, name string, p *page) {
