@@ -79,6 +79,7 @@ func (l *logBuffer) String() string {
 
 type env struct {
 	t         testing.TB
+	db        string
 	ctx       context.Context
 	dir       string
 	srv       *server.Server
@@ -101,7 +102,8 @@ func newEnv(t testing.TB) *env {
 	e := &env{t: t, ctx: context.Background(), dir: t.TempDir(), clock: &clock{}}
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.Open(e.ctx, server.Config{DBPath: testDB(t, e.dir), MasterKeyFile: filepath.Join(e.dir, "master.key"),
+	e.db = testDB(t, e.dir)
+	srv, err := server.Open(e.ctx, server.Config{DBPath: e.db, MasterKeyFile: filepath.Join(e.dir, "master.key"),
 		Now: e.clock.Now, Log: log})
 	if err != nil {
 		t.Fatal(err)
@@ -322,3 +324,6 @@ func (e *env) audit(tenant string) []server.OfficeAuditEntry {
 func rx(s string) *regexp.Regexp { return regexp.MustCompile(s) }
 
 func newAgent(l *laptop) (*agent.Agent, error) { return agent.New(agent.Config{}, l.st) }
+
+// dbPath is the server's database (file or URL), for a second process.
+func (e *env) dbPath() string { return e.db }
