@@ -5,6 +5,7 @@ package office
 // timeouts, the CSRF token of every POST, and the sign-in throttle.
 
 import (
+	"context"
 	"crypto/subtle"
 	"errors"
 	"fmt"
@@ -181,8 +182,7 @@ func localPath(p string) bool {
 // before the password is looked at.
 func (o *Office) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	c, err := r.Cookie(o.loginCookieName())
-	if err != nil || !o.sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 || c.Value == "" {
+	if !o.loginFormValid(r) {
 		o.renderStatus(w, r, nil, http.StatusForbidden, "error", &page{Title: "Nicht erlaubt",
 			Message: "Das Anmeldeformular ist abgelaufen. Bitte die Seite neu laden."})
 		return
@@ -190,21 +190,14 @@ func (o *Office) login(w http.ResponseWriter, r *http.Request) {
 	user := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
 	password := []byte(r.PostFormValue("password"))
 	defer clear(password)
-	ctx, st, now := r.Context(), o.srv.Office(), o.srv.Now()
 	keys := []string{"addr:" + clientAddr(r)}
 	if user != "" {
 		keys = append(keys, "user:"+user)
 	}
-	var wait time.Duration
-	for _, k := range keys {
-		n, oldest, err := st.LoginFailures(ctx, k, now.Add(-LoginFailWindow))
-		if err != nil {
-			o.fail(w, r, nil, err)
-			return
-		}
-		if n >= MaxLoginFails {
-			wait = max(wait, oldest.Add(LoginFailWindow).Sub(now))
-		}
+	wait, err := o.throttled(r.Context(), keys)
+	if err != nil {
+		o.fail(w, r, nil, err)
+		return
 	}
 	if wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
@@ -212,13 +205,13 @@ func (o *Office) login(w http.ResponseWriter, r *http.Request) {
 			Message: "Zu viele fehlgeschlagene Anmeldungen. Bitte später erneut versuchen."})
 		return
 	}
-	staff, ok, err := o.srv.CheckStaffPassword(ctx, user, password)
+	staff, ok, err := o.srv.CheckStaffPassword(r.Context(), user, password)
 	if err != nil {
 		o.fail(w, r, nil, err)
 		return
 	}
 	if !ok {
-		if err := st.AddLoginFailure(ctx, keys, now); err != nil {
+		if err := o.srv.Office().AddLoginFailure(r.Context(), keys, o.srv.Now()); err != nil {
 			o.fail(w, r, nil, err)
 			return
 		}
@@ -226,32 +219,8 @@ func (o *Office) login(w http.ResponseWriter, r *http.Request) {
 		o.showLogin(w, r, http.StatusUnauthorized, "Benutzername oder Passwort ist falsch.")
 		return
 	}
-	if err := st.ClearLoginFailures(ctx, "user:"+user); err != nil {
-		o.fail(w, r, nil, err)
-		return
-	}
-	tok, err := crypto.NewToken()
+	tok, s, err := o.startSession(r, staff)
 	if err != nil {
-		o.fail(w, r, nil, err)
-		return
-	}
-	csrf, err := crypto.NewToken()
-	if err != nil {
-		o.fail(w, r, nil, err)
-		return
-	}
-	s := server.OfficeSession{TokenHash: crypto.HashToken(tok), Username: staff.Username, Tenant: staff.Tenant,
-		Role: staff.Role, CSRF: csrf, CreatedAt: now, LastSeenAt: now, Addr: clientAddr(r)}
-	if err := st.AddSession(ctx, s); err != nil {
-		o.fail(w, r, nil, err)
-		return
-	}
-	// Sessions long gone are swept at each sign-in.
-	if err := st.PurgeSessions(ctx, now.Add(-IdleTimeout), now.Add(-AbsoluteTimeout)); err != nil {
-		o.log.Warn("office: purge sessions", "err", err)
-	}
-	ss := &session{OfficeSession: s}
-	if err := o.audit(ctx, r, ss, "login", "", ""); err != nil {
 		o.fail(w, r, nil, err)
 		return
 	}
@@ -259,9 +228,65 @@ func (o *Office) login(w http.ResponseWriter, r *http.Request) {
 	o.setCookie(w, o.cookieName(), tok, int(AbsoluteTimeout.Seconds()))
 	next := r.PostFormValue("next")
 	if !localPath(next) || next == "/" {
-		next = ss.home()
+		next = s.home()
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// loginFormValid checks the sign-in form's token against its cookie, and
+// that the form comes from this site.
+func (o *Office) loginFormValid(r *http.Request) bool {
+	c, err := r.Cookie(o.loginCookieName())
+	return err == nil && c.Value != "" && o.sameOrigin(r) &&
+		subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) == 1
+}
+
+// throttled returns how long sign-ins under any of keys must wait (0:
+// they may go ahead).
+func (o *Office) throttled(ctx context.Context, keys []string) (time.Duration, error) {
+	now := o.srv.Now()
+	var wait time.Duration
+	for _, k := range keys {
+		n, oldest, err := o.srv.Office().LoginFailures(ctx, k, now.Add(-LoginFailWindow))
+		if err != nil {
+			return 0, err
+		}
+		if n >= MaxLoginFails {
+			wait = max(wait, oldest.Add(LoginFailWindow).Sub(now))
+		}
+	}
+	return wait, nil
+}
+
+// startSession makes a session for a staff member who signed in, and
+// returns its cookie token: the user's failures are forgotten, sessions
+// long gone swept, and the sign-in logged.
+func (o *Office) startSession(r *http.Request, staff server.Staff) (string, *session, error) {
+	ctx, st, now := r.Context(), o.srv.Office(), o.srv.Now()
+	if err := st.ClearLoginFailures(ctx, "user:"+staff.Username); err != nil {
+		return "", nil, err
+	}
+	tok, err := crypto.NewToken()
+	if err != nil {
+		return "", nil, err
+	}
+	csrf, err := crypto.NewToken()
+	if err != nil {
+		return "", nil, err
+	}
+	row := server.OfficeSession{TokenHash: crypto.HashToken(tok), Username: staff.Username, Tenant: staff.Tenant,
+		Role: staff.Role, CSRF: csrf, CreatedAt: now, LastSeenAt: now, Addr: clientAddr(r)}
+	if err := st.AddSession(ctx, row); err != nil {
+		return "", nil, err
+	}
+	if err := st.PurgeSessions(ctx, now.Add(-IdleTimeout), now.Add(-AbsoluteTimeout)); err != nil {
+		o.log.Warn("office: purge sessions", "err", err)
+	}
+	s := &session{OfficeSession: row}
+	if err := o.audit(ctx, r, s, "login", "", ""); err != nil {
+		return "", nil, err
+	}
+	return tok, s, nil
 }
 
 func (o *Office) logout(w http.ResponseWriter, r *http.Request, s *session) {
