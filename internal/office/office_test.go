@@ -342,8 +342,24 @@ func TestOffice_DisabledStaffSessionEnds(t *testing.T) {
 	if code, _, _ := kaya.get("/inbox"); code != http.StatusSeeOther {
 		t.Fatalf("deleted member's session: %d", code)
 	}
+	// A new password set by an admin ends the member's sessions.
+	plan := e.browser()
+	plan.login("plan.roth")
+	admin.get("/staff")
+	if code, _, _ := admin.post("/staff/plan.roth", url.Values{"action": {"password"}, "password": {"short"}}); code != http.StatusUnprocessableEntity {
+		t.Fatalf("short password: %d", code)
+	}
+	if code, _, _ := admin.post("/staff/plan.roth", url.Values{"action": {"password"}, "password": {"Neu-gesetzt-2026"}}); code != http.StatusSeeOther {
+		t.Fatalf("set password: %d\n%s", code, admin.last)
+	}
+	if code, _, _ := plan.get("/planning"); code != http.StatusSeeOther {
+		t.Fatalf("session after a new password: %d", code)
+	}
+	if code, _, _ := plan.tryLogin("plan.roth", "Neu-gesetzt-2026"); code != http.StatusSeeOther {
+		t.Fatalf("sign-in with the new password: %d", code)
+	}
 	_, body, _ := admin.get("/audit")
-	if !strings.Contains(body, "Konto gesperrt") || !strings.Contains(body, "Konto gelöscht") {
+	if !strings.Contains(body, "Konto gesperrt") || !strings.Contains(body, "Konto gelöscht") || !strings.Contains(body, "Passwort neu gesetzt") {
 		t.Errorf("audit page:\n%s", body)
 	}
 	// An admin of tenant A cannot touch tenant B's staff.

@@ -66,8 +66,9 @@ func (o *Office) addStaff(w http.ResponseWriter, r *http.Request, s *session) {
 	http.Redirect(w, r, "/staff?saved=1", http.StatusSeeOther)
 }
 
-// changeStaff disables, enables or deletes a staff member (action=…);
-// nobody does it to themselves.
+// changeStaff disables, enables or deletes a staff member, or sets a new
+// password (action=…; the member's sessions end); nobody does it to
+// themselves.
 func (o *Office) changeStaff(w http.ResponseWriter, r *http.Request, s *session) {
 	ctx, user, action := r.Context(), r.PathValue("user"), r.PostFormValue("action")
 	if user == s.Username {
@@ -83,6 +84,14 @@ func (o *Office) changeStaff(w http.ResponseWriter, r *http.Request, s *session)
 		err = st.SetStaffDisabled(ctx, s.Tenant, user, timeZero)
 	case "delete":
 		err = st.DeleteStaff(ctx, s.Tenant, user)
+	case "password":
+		pw := []byte(r.PostFormValue("password"))
+		err = o.srv.SetStaffPassword(ctx, s.Tenant, user, pw)
+		clear(pw)
+		if errors.Is(err, server.ErrInvalidStaff) {
+			o.showStaff(w, r, s, http.StatusUnprocessableEntity, "", "Das Passwort braucht mindestens 10 Zeichen.")
+			return
+		}
 	default:
 		o.showStaff(w, r, s, http.StatusUnprocessableEntity, "", "Unbekannte Aktion.")
 		return
@@ -161,6 +170,8 @@ func actionLabel(a string) string {
 		return "Konto entsperrt"
 	case "staff.delete":
 		return "Konto gelöscht"
+	case "staff.password":
+		return "Passwort neu gesetzt"
 	}
 	return a
 }

@@ -119,7 +119,8 @@ type OfficeStore interface {
 	// member; disabling ends their sessions in the same transaction.
 	// ErrNotFound for no such staff member of that tenant.
 	SetStaffDisabled(ctx context.Context, tenant, username string, at time.Time) error
-	// SetStaffPassword sets a staff member's password hash.
+	// SetStaffPassword sets a tenant's staff member's password hash and
+	// ends their sessions.
 	SetStaffPassword(ctx context.Context, tenant, username, hash string) error
 	// DeleteStaff deletes a tenant's staff member and their sessions.
 	DeleteStaff(ctx context.Context, tenant, username string) error

@@ -115,14 +115,19 @@ func (o officeSQL) SetStaffDisabled(ctx context.Context, tenant, username string
 }
 
 func (o officeSQL) SetStaffPassword(ctx context.Context, tenant, username, hash string) error {
-	n, err := o.db.exec(ctx, `UPDATE office_staff SET password_hash = ? WHERE tenant = ? AND username = ?`, hash, tenant, username)
-	if err != nil {
-		return fmt.Errorf("set password: %w", err)
-	}
-	if n == 0 {
-		return fmt.Errorf("staff member: %w", ErrNotFound)
-	}
-	return nil
+	return o.db.tx(ctx, func(exec func(string, ...any) (int64, error)) error {
+		n, err := exec(`UPDATE office_staff SET password_hash = ? WHERE tenant = ? AND username = ?`, hash, tenant, username)
+		if err != nil {
+			return fmt.Errorf("set password: %w", err)
+		}
+		if n == 0 {
+			return fmt.Errorf("staff member: %w", ErrNotFound)
+		}
+		if _, err := exec(`DELETE FROM office_session WHERE username = ?`, username); err != nil {
+			return fmt.Errorf("end sessions: %w", err)
+		}
+		return nil
+	})
 }
 
 func (o officeSQL) DeleteStaff(ctx context.Context, tenant, username string) error {
