@@ -107,7 +107,14 @@ func (o *Office) Handler() http.Handler { return securityHeaders(o.mux) }
 func (o *Office) routes() {
 	m := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static")
-	m.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	files := http.StripPrefix("/static/", http.FileServerFS(static))
+	m.HandleFunc("GET /static/", func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") { // no listings
+			o.notFound(w, r, nil)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	m.HandleFunc("GET /login", o.loginPage)
 	m.HandleFunc("POST /login", o.login)
 	m.HandleFunc("POST /logout", o.auth(o.logout))

@@ -451,6 +451,11 @@ func TestOffice_SecurityHeaders(t *testing.T) {
 			t.Errorf("%s has inline script or style", p)
 		}
 	}
+	if code, _, hdr := b.get("/static/"); code != http.StatusNotFound {
+		t.Errorf("static listing: %d", code)
+	} else {
+		check("static listing", hdr, true)
+	}
 	_, _, hdr = b.get("/static/office.css")
 	check("css", hdr, false)
 	if hdr.Get("Content-Type") != "text/css; charset=utf-8" {
