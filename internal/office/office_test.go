@@ -454,7 +454,7 @@ func TestOffice_SecurityHeaders(t *testing.T) {
 	if code, _, hdr := b.get("/static/"); code != http.StatusNotFound {
 		t.Errorf("static listing: %d", code)
 	} else {
-		check("static listing", hdr, true)
+		check("static listing", hdr, false)
 	}
 	_, _, hdr = b.get("/static/office.css")
 	check("css", hdr, false)
