@@ -328,13 +328,14 @@ func historyDetail(lang string, c server.ChangeRow, plain map[string]syncproto.F
 	st, hasStatus := plain["status"]
 	switch {
 	case hasStatus && st.New == string(domain.StatusSigned):
-		d := tr(lang, "Unterschrift bezeugt von") + " " + shortID(plain["signed_by"].New)
+		return tr(lang, "Unterschrift bezeugt von") + " " + shortID(plain["signed_by"].New)
+	case hasStatus && st.New == string(domain.StatusSealed) && c.Op != "create":
+		// The second clerk's confirmation is written with the seal.
+		d := tr(lang, "versiegelt von") + " " + shortID(plain["sealed_by"].New)
 		if cb := plain["confirmed_by"].New; cb != "" {
 			d += "; " + tr(lang, "Vier-Augen-Prinzip: bestätigt von") + " " + shortID(cb)
 		}
 		return d
-	case hasStatus && st.New == string(domain.StatusSealed) && c.Op != "create":
-		return tr(lang, "versiegelt von") + " " + shortID(plain["sealed_by"].New)
 	case plain[domain.FieldDecisionNote].New != "":
 		return plain[domain.FieldDecisionNote].New
 	}

@@ -251,6 +251,13 @@ var signaturePNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x
 // document read, signature and ISO record, signs and seals it, and
 // returns its id.
 func (l *laptop) sealCase(surname, given string) string {
+	l.e.t.Helper()
+	return l.sealCaseConfirmed(surname, given, "")
+}
+
+// sealCaseConfirmed is sealCase with a second clerk's four-eyes
+// confirmation ("" for none).
+func (l *laptop) sealCaseConfirmed(surname, given, second string) string {
 	e := l.e
 	e.t.Helper()
 	p, err := l.ss.CreatePerson(e.ctx, domain.Person{Surname: surname, GivenNames: given, BirthDate: "1964-08-12",
@@ -272,6 +279,11 @@ func (l *laptop) sealCase(surname, given string) string {
 	}
 	if v, err = l.ss.SetCaseStatus(e.ctx, c.ID, v, domain.StatusSigned); err != nil {
 		e.t.Fatal(err)
+	}
+	if second != "" {
+		if _, err := l.ss.ConfirmFourEyes(e.ctx, c.ID, second, []byte(clerkPassword)); err != nil {
+			e.t.Fatal(err)
+		}
 	}
 	if _, err := l.ss.SealCase(e.ctx, c.ID, v); err != nil {
 		e.t.Fatal(err)

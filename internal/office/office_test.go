@@ -509,3 +509,27 @@ func TestOffice_InboxPaging(t *testing.T) {
 		t.Fatalf("first-page link: %v", first)
 	}
 }
+
+// The case's history names the clerk who witnessed the signature, the
+// one who sealed and the second clerk who confirmed (four-eyes), and the
+// laptop.
+func TestOffice_HistoryShowsFourEyes(t *testing.T) {
+	e := newEnv(t)
+	l := e.laptop(tenantA)
+	ben, err := l.ss.AddClerk(e.ctx, "ben", "Ben Keller", []byte(clerkPassword))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := l.sealCaseConfirmed("Mustermann", "Erika", "ben")
+	l.sync()
+	b := e.browser()
+	b.login("sb.meier")
+	_, body, _ := b.get("/cases/" + id)
+	anna := l.ss.Clerk().ID
+	for _, want := range []string{"Unterschrift bezeugt von " + anna[:8] + "…", "versiegelt von " + anna[:8] + "…",
+		"Vier-Augen-Prinzip: bestätigt von " + ben.ID[:8] + "…", "laptop-" + tenantA} {
+		if !strings.Contains(body, want) {
+			t.Errorf("history lacks %q", want)
+		}
+	}
+}
