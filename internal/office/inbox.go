@@ -88,7 +88,7 @@ func (o *Office) visitOptions(r *http.Request, s *session, selected string) ([]o
 	labels := map[string]string{}
 	var opts []option
 	for _, v := range vs {
-		l := v.Place + ", " + funcs["isoDay"].(func(string) string)(v.Day)
+		l := v.Place + ", " + germanDate(v.Day)
 		labels[v.ID] = l
 		opts = append(opts, option{Value: v.ID, Label: l, Selected: v.ID == selected})
 	}
