@@ -90,6 +90,8 @@ func TestOffice_EnglishIsComplete(t *testing.T) {
 	a.post("/staff/sb.kaya", url.Values{"action": {"disable"}})
 	a.get("/staff?saved=1")
 	a.post("/staff/sb.kaya", url.Values{"action": {"x"}})
+	a.get("/staff")
+	a.post("/staff/sb.kaya", url.Values{"action": {"delete"}})
 	a.get("/audit")
 
 	x := e.browser()

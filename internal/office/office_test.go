@@ -336,7 +336,13 @@ func TestOffice_DisabledStaffSessionEnds(t *testing.T) {
 		t.Fatalf("disabled member signs in: %d", code)
 	}
 	admin.get("/staff")
-	if code, _, _ := admin.post("/staff/sb.kaya", url.Values{"action": {"delete"}}); code != http.StatusSeeOther {
+	if code, body, _ := admin.post("/staff/sb.kaya", url.Values{"action": {"delete"}}); code != http.StatusOK || !strings.Contains(body, `id="confirm-delete"`) {
+		t.Fatalf("delete asks first: %d", code)
+	}
+	if code, _, _ := kaya.get("/inbox"); code != http.StatusOK {
+		t.Fatalf("deleted before the confirmation: %d", code)
+	}
+	if code, _, _ := admin.post("/staff/sb.kaya", url.Values{"action": {"delete-confirmed"}}); code != http.StatusSeeOther {
 		t.Fatalf("delete: %d", code)
 	}
 	if code, _, _ := kaya.get("/inbox"); code != http.StatusSeeOther {
@@ -364,8 +370,14 @@ func TestOffice_DisabledStaffSessionEnds(t *testing.T) {
 	}
 	// An admin of tenant A cannot touch tenant B's staff.
 	admin.get("/staff")
-	if code, _, _ := admin.post("/staff/sb.andersdorf", url.Values{"action": {"disable"}}); code != http.StatusNotFound {
-		t.Errorf("disable another tenant's member: %d", code)
+	for _, action := range []string{"disable", "delete", "delete-confirmed", "password"} {
+		admin.get("/staff")
+		if code, _, _ := admin.post("/staff/sb.andersdorf", url.Values{"action": {action}, "password": {"Lang-genug-2026"}}); code != http.StatusNotFound {
+			t.Errorf("%s another tenant's member: %d", action, code)
+		}
+	}
+	if _, err := e.srv.Office().StaffByName(e.ctx, "sb.andersdorf"); err != nil {
+		t.Errorf("another tenant's member after all that: %v", err)
 	}
 }
 

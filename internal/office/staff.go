@@ -82,8 +82,17 @@ func (o *Office) changeStaff(w http.ResponseWriter, r *http.Request, s *session)
 		err = st.SetStaffDisabled(ctx, s.Tenant, user, o.srv.Now())
 	case "enable":
 		err = st.SetStaffDisabled(ctx, s.Tenant, user, timeZero)
-	case "delete":
+	case "delete": // asks first: a deletion cannot be undone
+		m, err := st.StaffByName(ctx, user)
+		if err != nil || m.Tenant != s.Tenant { // another tenant's member is no member
+			o.missing(w, r, s, ignoreNotFound(err))
+			return
+		}
+		o.render(w, r, s, "staff-delete", &page{Title: "Konto löschen", Nav: "staff", Data: user})
+		return
+	case "delete-confirmed":
 		err = st.DeleteStaff(ctx, s.Tenant, user)
+		action = "delete"
 	case "password":
 		pw := []byte(r.PostFormValue("password"))
 		err = o.srv.SetStaffPassword(ctx, s.Tenant, user, pw)
@@ -134,6 +143,14 @@ func (o *Office) auditPage(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	d.Entries = es
 	o.render(w, r, s, "audit", &page{Title: "Protokoll", Nav: "audit", Data: d})
+}
+
+// ignoreNotFound turns ErrNotFound into nil (missing answers 404 then).
+func ignoreNotFound(err error) error {
+	if errors.Is(err, server.ErrNotFound) {
+		return nil
+	}
+	return err
 }
 
 func actionLabel(a string) string {
