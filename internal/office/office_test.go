@@ -1,8 +1,11 @@
 package office_test
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -542,6 +545,47 @@ func TestOffice_HistoryShowsFourEyes(t *testing.T) {
 		"Vier-Augen-Prinzip: bestätigt von " + ben.ID[:8] + "…", "laptop-" + tenantA} {
 		if !strings.Contains(body, want) {
 			t.Errorf("history lacks %q", want)
+		}
+	}
+}
+
+// What the office shows in clear is never stored in clear: after a case
+// was opened and decided and an appointment booked, the database files
+// hold no citizen's name (SQLite; the files are what a backup copies).
+func TestOffice_NothingDecryptedAtRest(t *testing.T) {
+	e := newEnv(t)
+	if !strings.HasSuffix(e.dbPath(), ".db") {
+		t.Skip("SQLite files only")
+	}
+	l := e.laptop(tenantA)
+	id := l.sealCase("Mustermann", "Erika")
+	l.sync()
+	b := e.browser()
+	b.login("sb.meier")
+	_, page, _ := b.get("/cases/" + id)
+	if !strings.Contains(page, "Mustermann") {
+		t.Fatal("the case does not show the name")
+	}
+	b.post("/cases/"+id+"/decision", url.Values{"outcome": {"accepted"}, "version": {versionOf(t, page)}})
+	p := e.browser()
+	p.login("plan.roth")
+	p.get("/planning")
+	_, _, hdr := p.post("/planning/visits", url.Values{"place": {"Rathaus"}, "day": {"2026-12-01"}})
+	visit, _, _ := strings.Cut(hdr.Get("Location"), "?")
+	p.get(visit)
+	p.post(visit+"/appointments", url.Values{"time": {"09:00"}, "minutes": {"15"}, "service": {"anmeldung"}, "name": {"Jonas Probemann"}})
+	if _, body, _ := p.get(visit); !strings.Contains(body, "Jonas Probemann") {
+		t.Fatal("the appointment does not show the name")
+	}
+	for _, f := range []string{e.dbPath(), e.dbPath() + "-wal"} {
+		data, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"Mustermann", "Erika", "Probemann", "T22000129"} {
+			if bytes.Contains(data, []byte(w)) {
+				t.Errorf("%s holds %q in clear", filepath.Base(f), w)
+			}
 		}
 	}
 }
