@@ -73,7 +73,7 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto ./internal/server
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto ./internal/server ./internal/office
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchtime 200x ./app/ui
 
 # The convergence checker for as long as DURATION (make test runs it for
