@@ -87,7 +87,7 @@ fuzz:
 	done
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto ./internal/server
+	$(GO) test -run '^$$' -bench . -benchtime 2000x ./internal/store ./internal/crypto ./internal/server ./internal/office
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench . -benchtime 200x ./app/ui
 
 # The convergence checker for as long as DURATION (make test runs it for
@@ -106,6 +106,7 @@ bench-sync: build
 
 # The kit on one machine, in demo mode: the central server (tenant "demo")
 # with a sample visit for today and its appointments (`syncd admin demo`),
+# the town hall's office in the browser with demo staff,
 # the sync agent, both device simulators on pseudo-terminals, and the app,
 # which sets up two demo clerks (password on the sign-in screen), enrols
 # with the server and uses the simulators. Each keeps its own embedded
@@ -115,6 +116,10 @@ bench-sync: build
 # server refuses it there otherwise); a real server keeps it on another
 # volume or in a secret store (README, "Sync").
 SERVER := http://127.0.0.1:8470
+# The town hall's web application (`syncd office`) and its demo staff:
+# rathaus (Sachbearbeitung), planung (Planung), verwaltung (admin).
+OFFICE_ADDR     := 127.0.0.1:8471
+OFFICE_PASSWORD := Rathaus-2026
 MASTER_KEY ?= $(RUNDIR)/central.db.key
 run: build
 	@mkdir -p $(RUNDIR)
@@ -129,6 +134,14 @@ run: build
 		echo "demo visit booked for:   $$today"; \
 	fi; \
 	code=$$($(BIN)/syncd admin enrol --db $(RUNDIR)/central.db --master-key $(MASTER_KEY) --tenant demo 2>> $(RUNDIR)/admin.log) || exit 1; \
+	for u in rathaus:sachbearbeitung planung:planung verwaltung:admin; do \
+		BK_PASSWORD=$(OFFICE_PASSWORD) $(BIN)/syncd admin staff-add --db $(RUNDIR)/central.db --master-key $(MASTER_KEY) --tenant demo \
+			--user $${u%%:*} --role $${u##*:} --exists-ok >> $(RUNDIR)/admin.log 2>&1 || exit 1; \
+	done; \
+	$(BIN)/syncd office --db $(RUNDIR)/central.db --master-key $(MASTER_KEY) --listen $(OFFICE_ADDR) > $(RUNDIR)/office.out 2> $(RUNDIR)/office.log & echo $$! > $(RUNDIR)/office.pid; \
+	for i in $$(seq 50); do [ -s $(RUNDIR)/office.out ] && break; sleep 0.2; done; \
+	[ -s $(RUNDIR)/office.out ] || { echo "town hall office did not start:"; cat $(RUNDIR)/office.log; exit 1; }; \
+	echo "town hall office:        http://$(OFFICE_ADDR)  (sign in as rathaus, planung or verwaltung; password $(OFFICE_PASSWORD))"; \
 	$(BIN)/syncd agent --db $(RUNDIR)/field.db > $(RUNDIR)/agent.out 2> $(RUNDIR)/agent.log & echo $$! > $(RUNDIR)/agent.pid; \
 	$(BIN)/hwtool simulate --device mrz --link $(RUNDIR) > $(RUNDIR)/mrz.port 2> $(RUNDIR)/mrz.log & echo $$! > $(RUNDIR)/mrz.pid; \
 	$(BIN)/hwtool simulate --device sigpad --loop=false > $(RUNDIR)/sigpad.port 2> $(RUNDIR)/sigpad.log & echo $$! > $(RUNDIR)/sigpad.pid; \

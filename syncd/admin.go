@@ -27,6 +27,8 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
                               book an appointment centrally (it reaches the laptops by sync)
   policy --tenant T [--four-eyes on|off]
                               show or set the tenant's policy (four-eyes sign-off on its laptops)
+  staff-add --tenant T --user U --role sachbearbeitung|planung|admin [--exists-ok]
+                              a staff account of syncd office (password from BK_PASSWORD or stdin)
   demo --tenant T [--day YYYY-MM-DD]
                               book a sample visit with appointments (one cancelled, one moved)
                               for the demo kit; prints the visit's id
@@ -47,6 +49,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if sub == "copy" {
 		return runCopy(ctx, args[1:], stdout, stderr)
+	}
+	if sub == "staff-add" {
+		return runStaffAdd(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -22,6 +22,7 @@ type command struct {
 var commands = map[string]command{
 	"audit":  {"verify a field store's audit chain", runAudit},
 	"serve":  {"run the central sync server", runServe},
+	"office": {"run the town hall's web application (inbox, decisions, planning, laptops, staff)", runOffice},
 	"agent":  {"run the laptop's sync agent; enroll; sync once; status", runAgent},
 	"admin":  {"operate the central server: tenants, enrolment codes, devices, revocation", runAdmin},
 	"export": {"canonical dump of a field store or a server tenant", runExport},

@@ -265,7 +265,7 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 			state = k.tf("verlegt auf %s", k.when(a.MovedTo))
 		}
 		if c, ok := byAppt[a.ID]; ok {
-			state = k.statusText(c.c.Status, c.sealed)
+			state = k.statusText(c)
 			action = k.caseAction(c)
 		} else if a.Status != domain.AppointmentCancelled {
 			b := k.button("Termin öffnen", func() { k.startCase(newFlowForAppointment(a, d.visit.ID)) })
@@ -307,7 +307,7 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 			who = k.t("(noch ohne Namen)")
 		}
 		crows = append(crows, widget.NewLabel(c.c.CreatedAt.In(k.Now().Location()).Format("15:04")),
-			cell(svc), cell(who), cell(k.statusText(c.c.Status, c.sealed)), k.caseAction(c))
+			cell(svc), cell(who), cell(k.statusText(c)), k.caseAction(c))
 	}
 	cgrid.Objects = crows
 	cgrid.Refresh()
@@ -323,6 +323,8 @@ func (k *Kit) dayView(ss *store.Session, d dayData, pick func(visitID string)) f
 // caseAction is what a clerk can do with a case from the day's list.
 func (k *Kit) caseAction(c dayCase) fyne.CanvasObject {
 	switch {
+	case c.c.Status.Final() || c.c.Status == domain.StatusNeedsInfo:
+		return k.button("Entscheidung", func() { k.showDecision(c.c) })
 	case c.sealed:
 		return widget.NewLabel("")
 	case c.c.Status == domain.StatusDraft:
@@ -335,8 +337,11 @@ func (k *Kit) caseAction(c dayCase) fyne.CanvasObject {
 
 // statusText says where a case stands, honestly about what the town hall
 // has: a sealed case is at the town hall only once its content is gone
-// from the laptop (shredded after the server's acknowledgement).
-func (k *Kit) statusText(s domain.Status, atTownHall bool) string {
+// from the laptop (shredded after the server's acknowledgement). The town
+// hall's decision comes with its note, which stays readable after the
+// case's content is shredded (a plain field).
+func (k *Kit) statusText(c dayCase) string {
+	s, atTownHall := c.c.Status, c.sealed
 	switch s {
 	case domain.StatusDraft:
 		return k.t("Entwurf")
@@ -350,11 +355,17 @@ func (k *Kit) statusText(s domain.Status, atTownHall bool) string {
 	case domain.StatusSubmitted:
 		return k.t("Im Rathaus eingegangen")
 	case domain.StatusAccepted:
-		return k.t("Bewilligt")
+		return k.t("Angenommen")
 	case domain.StatusRejected:
+		if c.c.DecisionNote != "" {
+			return k.tf("Abgelehnt: %s", c.c.DecisionNote)
+		}
 		return k.t("Abgelehnt")
 	case domain.StatusNeedsInfo:
-		return k.t("Rückfrage des Rathauses")
+		if c.c.DecisionNote != "" {
+			return k.tf("Rückfrage: %s", c.c.DecisionNote)
+		}
+		return k.t("Rückfrage")
 	}
 	return string(s)
 }

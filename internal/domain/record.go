@@ -76,7 +76,7 @@ var plainFields = map[RecordType]map[string]bool{
 	TypePerson: set(),
 	TypeCase: set("service_id", "service_version", "person_id", "visit_id", "appointment_id",
 		"status", "created_by", "created_at", "signed_at", "signed_by", "confirmed_by",
-		"sealed_at", "sealed_by", "submitted_at", "decided_at", "amends"),
+		"sealed_at", "sealed_by", "submitted_at", "decided_at", "amends", "decided_by", "decision_note"),
 	TypeConflict: set(ConflictFields...),
 }
 

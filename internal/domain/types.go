@@ -154,6 +154,8 @@ type Case struct {
 	SealedBy       string
 	SubmittedAt    time.Time
 	DecidedAt      time.Time
+	DecidedBy      string // the town hall's staff member who decided
+	DecisionNote   string // the reason of a rejection, the question of a Rückfrage
 	Amends         string // id of the case this one amends
 }
 
@@ -165,7 +167,7 @@ func (c Case) Fields() Fields {
 		"signed_at": fmtTime(c.SignedAt), "signed_by": c.SignedBy, "confirmed_by": c.ConfirmedBy,
 		"sealed_at": fmtTime(c.SealedAt), "sealed_by": c.SealedBy,
 		"submitted_at": fmtTime(c.SubmittedAt), "decided_at": fmtTime(c.DecidedAt),
-		"amends": c.Amends}
+		FieldDecidedBy: c.DecidedBy, FieldDecisionNote: c.DecisionNote, "amends": c.Amends}
 	for k, v := range c.Form {
 		f[FormPrefix+k] = v
 	}
@@ -178,7 +180,7 @@ func CaseFromFields(id string, f Fields) (Case, error) {
 		PersonID: f["person_id"], VisitID: f["visit_id"], AppointmentID: f["appointment_id"],
 		Status: Status(f["status"]), CreatedBy: f["created_by"], SignedBy: f["signed_by"],
 		ConfirmedBy: f["confirmed_by"], SealedBy: f["sealed_by"], Amends: f["amends"],
-		Form: Fields{}}
+		DecidedBy: f[FieldDecidedBy], DecisionNote: f[FieldDecisionNote], Form: Fields{}}
 	for _, t := range []struct {
 		name string
 		dst  *time.Time

@@ -13,6 +13,7 @@ import (
 var statusFields = map[string]bool{
 	"status": true, "signed_at": true, "signed_by": true, "confirmed_by": true,
 	"sealed_at": true, "sealed_by": true, "submitted_at": true, "decided_at": true,
+	"decided_by": true, "decision_note": true,
 }
 
 // signed reports whether a case record is past its draft.

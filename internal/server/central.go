@@ -30,6 +30,10 @@ type CentralChange struct {
 	BaseVersion int64  // the version the change is based on; -1 = the current one
 	Set         domain.Fields
 	Clerk       string
+	// IfVersion, if > 0, applies the change only while the record is at
+	// that version (what the town hall's staff member saw); otherwise
+	// Central returns an error wrapping ErrStale and writes nothing.
+	IfVersion int64
 }
 
 // RecordView is a record as the back office sees it: every field's
@@ -72,6 +76,9 @@ func (s *Server) Central(ctx context.Context, tenant string, c CentralChange) (s
 		}
 		if cur != nil && cur.Type != string(c.RecordType) {
 			return fmt.Errorf("%w: record %s is a %s", ErrInvalid, c.RecordID, cur.Type)
+		}
+		if err := checkIfVersion(cur, c.IfVersion); err != nil {
+			return err
 		}
 		base := c.BaseVersion
 		if base < 0 {

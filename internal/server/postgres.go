@@ -111,6 +111,8 @@ type pgStore struct {
 	// holds a transaction there, with its positions taken and not yet
 	// committed.
 	afterSeqs func(tenant string)
+
+	officeSQL // the office's tables (office_sql.go)
 }
 
 // openPostgres connects to the database at url and brings its schema up
@@ -118,6 +120,7 @@ type pgStore struct {
 func openPostgres(ctx context.Context, dbURL string) (*pgStore, error) {
 	name := RedactDB(dbURL)
 	s := &pgStore{name: name}
+	s.officeSQL = officeSQL{pgOffice{s}}
 	var err error
 	if s.w, err = newPool(ctx, dbURL, name); err != nil {
 		return nil, err

@@ -238,7 +238,7 @@ func (t *pgTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record
 		tenant, ids, types, versions, deleted, statuses, states); err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
-	return nil
+	return t.putOfficeCases(ctx, tenant, rs)
 }
 
 func (t *pgTx) AttachmentComplete(ctx context.Context, ref AttachmentRef) (bool, error) {

@@ -290,6 +290,6 @@ func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Re
 		if err := t.exec(ctx, qPutRecords(hi-lo), args); err != nil {
 			return fmt.Errorf("write records: %w", err)
 		}
-		return nil
+		return t.putOfficeCases(ctx, tenant, rs[lo:hi])
 	})
 }

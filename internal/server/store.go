@@ -82,6 +82,7 @@ type Tx interface {
 // Store is the server's database.
 type Store interface {
 	Lookup
+	OfficeStore // the town hall's web application (office.go)
 	// Update runs fn in one write transaction and commits it if fn
 	// returns nil. The write transactions of one tenant run one at a
 	// time, across all processes sharing the database, and commit in the

@@ -18,6 +18,7 @@ import (
 var caseStatusFields = map[string]bool{
 	"status": true, "signed_at": true, "signed_by": true, "confirmed_by": true,
 	"sealed_at": true, "sealed_by": true, "submitted_at": true, "decided_at": true,
+	"decided_by": true, "decision_note": true,
 }
 
 // checkCaseMutation enforces, for every write of a case, that a signed
