@@ -19,6 +19,7 @@ import (
 	"github.com/buergerkoffer/kit/assets"
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/version"
 )
 
 func main() {
@@ -36,7 +37,12 @@ func run() error {
 	code := flag.String("enrol-code", "", "demo: a one-time enrolment code (from syncd admin enrol)")
 	idPort := flag.String("id-reader", "", "demo: the ID reader's port")
 	padPort := flag.String("pad", "", "demo: the signature pad's port")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("buergerkoffer", version.String())
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(*db), 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
