@@ -35,7 +35,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
-	return mux
+	return s.protocolGate(mux)
 }
 
 // writeError writes a syncproto.Error body.
@@ -116,6 +116,7 @@ func (s *Server) authed(methods string, h func(http.ResponseWriter, *http.Reques
 			return
 		}
 		s.touch(r.Context(), dev.ID)
+		s.noteVersion(r, dev)
 		h(w, r, dev)
 	}
 }

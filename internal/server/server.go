@@ -31,6 +31,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/hlc"
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // Config configures Open.
@@ -52,6 +53,9 @@ type Config struct {
 	// change's clock may be before the server restamps it (default
 	// hlc.DefaultMaxLead).
 	MaxClockLead time.Duration
+	// Protocol is the range of syncproto revisions served (default
+	// syncproto.Revisions(); tests set it to play another release).
+	Protocol syncproto.Range
 }
 
 // Server is an open sync server. It is safe for concurrent use.
@@ -75,6 +79,8 @@ type Server struct {
 	seen   map[string]time.Time // when a device's last_seen_at was last written
 
 	enrolLimit *enrolLimiter // wrong enrolment codes per client address
+
+	protocol syncproto.Range // the revisions served (version.go)
 }
 
 // sealCacheSize bounds the opened seal keys kept in memory. A device makes
@@ -118,7 +124,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{st: st, now: cfg.Now, maxLead: cfg.MaxClockLead, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
-		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{}}
+		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{},
+		protocol: protocolOf(cfg)}
 	s.enrolLimit = newEnrolLimiter(enrolAddrs)
 	if err := s.loadMasterKey(ctx, keyFile); err != nil {
 		st.Close()
