@@ -25,6 +25,8 @@ import (
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "buergerkoffer:", err)
+		showFatal("Der Bürgerkoffer kann nicht starten:\n\n" + err.Error() +
+			"\n\nBitte die IT verständigen (ist dieses Konto in der Gruppe „Buergerkoffer“?).")
 		os.Exit(1)
 	}
 }
