@@ -78,6 +78,8 @@ had_group=$(getent group buergerkoffer >/dev/null && echo y || echo n)
 cleanup() {
 	$sudo dpkg -P buergerkoffer >/dev/null 2>&1 || true
 	$sudo rm -rf "$store"
+	[ -z "${agent:-}" ] || { $sudo kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null; } || true
+	getent passwd bk-check-clerk >/dev/null && $sudo userdel bk-check-clerk
 	getent passwd buergerkoffer-sync >/dev/null && $sudo userdel buergerkoffer-sync
 	[ "$had_group" = y ] || ! getent group buergerkoffer >/dev/null || $sudo groupdel buergerkoffer
 	rm -rf "$tmp"
@@ -102,6 +104,21 @@ $sudo systemd-analyze verify /lib/systemd/system/buergerkoffer-agent.service 2>"
 $sudo runuser -u buergerkoffer-sync -- /usr/bin/syncd agent sync --db "$store/field.db" >"$tmp/sync.log" 2>&1 && fail "an unenrolled agent synced"
 grep -q 'not enrolled' "$tmp/sync.log" || { cat "$tmp/sync.log"; fail "agent as buergerkoffer-sync"; }
 [ "$(stat -c '%a %G' "$store/field.db")" = "660 buergerkoffer" ] || fail "field.db after the agent: $(stat -c '%a %G' "$store/field.db")"
+# While the agent runs (as the service would), a clerk in the group opens
+# the same store (its -wal and -shm belong to the agent); someone outside
+# the group cannot.
+as() { local u=$1; shift; $sudo setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups -- "$@"; }
+$sudo useradd --system --no-create-home --shell /usr/sbin/nologin -G buergerkoffer bk-check-clerk
+# (not through as: $! must be the agent, which setpriv becomes)
+$sudo setpriv --reuid=buergerkoffer-sync --regid=buergerkoffer --init-groups -- \
+	/usr/bin/syncd agent --db "$store/field.db" >"$tmp/agent.out" 2>"$tmp/agent.log" &
+agent=$!
+for _ in $(seq 50); do [ -s "$tmp/agent.out" ] && break; sleep 0.1; done
+grep -q 'running on' "$tmp/agent.out" || { cat "$tmp/agent.log"; fail "the agent did not start as buergerkoffer-sync"; }
+as bk-check-clerk /usr/bin/syncd agent status --db "$store/field.db" >"$tmp/status" 2>&1 || { cat "$tmp/status"; fail "a clerk in the group cannot open the store while the agent runs"; }
+grep -q '^agent_seen' "$tmp/status" || { cat "$tmp/status"; fail "the clerk does not see the agent's heartbeat"; }
+if as nobody /usr/bin/syncd agent status --db "$store/field.db" >/dev/null 2>&1; then fail "a user outside the group opened the store"; fi
+$sudo kill "$agent"; wait "$agent" || true; agent=""
 sum=$($sudo sha256sum "$store/field.db")
 $sudo dpkg -r buergerkoffer >"$tmp/remove.log" 2>&1 || { cat "$tmp/remove.log"; fail "dpkg -r failed"; }
 [ ! -e /usr/bin/syncd ] || fail "dpkg -r left /usr/bin/syncd"
