@@ -53,6 +53,11 @@ for f in buergerkoffer.exe syncd.exe hwtool.exe; do
 done
 [ "$(pe "$out/windows/buergerkoffer.exe")" = "8664 2" ] || fail "buergerkoffer.exe: PE $(pe "$out/windows/buergerkoffer.exe"), want x64 GUI"
 [ "$(pe "$out/windows/syncd.exe")" = "8664 3" ] || fail "syncd.exe: PE $(pe "$out/windows/syncd.exe"), want x64 console"
+# The app's resource (go-winres): version information naming the release,
+# and the icon.
+utf16() { sed 's/./&\\x00/g' <<<"$1"; }
+LC_ALL=C grep -qaP "$(utf16 VS_VERSION_INFO)" "$out/windows/buergerkoffer.exe" || fail "buergerkoffer.exe has no version resource"
+LC_ALL=C grep -qaP "$(utf16 "$version")" "$out/windows/buergerkoffer.exe" || fail "buergerkoffer.exe's version resource does not name $version"
 echo "check dist: MSI ok ($(du -h "$msi" | cut -f1), $(basename "$msi"))"
 
 # --- the Debian package ----------------------------------------------------
