@@ -42,7 +42,7 @@ func run() error {
 	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
 	if *showVersion {
-		fmt.Println("buergerkoffer", version.String())
+		fmt.Fprintln(stdout(), "buergerkoffer", version.String())
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(*db), 0o700); err != nil {
