@@ -13,6 +13,21 @@ DEBS := gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
         libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth sqlite3 postgresql-15 \
         chromium
 
+# Packaging (make dist): the mingw cross-compiler for the Windows app (cgo),
+# wixl and msitools for the MSI, systemd for systemd-analyze verify.
+DIST_DEBS := gcc-mingw-w64-x86-64 wixl msitools systemd
+
+# The release, from git (a tree without git: FyneApp.toml's version). The
+# MSI wants numbers (MAJOR.MINOR.COMMITS, rising with every commit, so a
+# later build upgrades an earlier one) and Debian a version that sorts.
+FYNE_VERSION := $(shell sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
+VERSION      := $(shell git describe --tags --always --dirty 2>/dev/null || echo $(FYNE_VERSION))
+COMMITS      := $(shell git rev-list --count HEAD 2>/dev/null || echo 0)
+MSI_VERSION  := $(basename $(FYNE_VERSION)).$(COMMITS)
+DEB_VERSION  := $(FYNE_VERSION)+git$(COMMITS).$(subst -,.,$(VERSION))
+LDFLAGS      := -X github.com/buergerkoffer/kit/internal/version.version=$(VERSION)
+export VERSION
+
 # Every parser of outside bytes has a fuzz target: package:target.
 FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./hardware/idreader:FuzzDecoderPlain ./hardware/idreader:FuzzDecoderSTX \
@@ -21,23 +36,29 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
 	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/validate:FuzzPartialDate ./internal/merge:FuzzApply
 
-.PHONY: deps build test test-short fuzz fuzz-short bench bench-sync soak reliability run screenshots clean
+.PHONY: deps dist-deps dist build test test-linux test-short fuzz fuzz-short bench bench-sync soak reliability run screenshots clean
 
 # Debian packages, Go modules, and axe-core, which the browser tests inject
 # into each page: npm ci installs exactly what
 # internal/browsertest/npm/package-lock.json pins into .cache/npm (git
 # ignores it), again only when the lock changed. Debian's npm comes along
 # only where the machine has none.
-deps:
-	@missing=""; for p in $(DEBS); do \
+# install_debs installs those of the Debian packages $(1) that are missing
+# (and npm, where $(2) says so and the machine has none).
+define install_debs
+	@missing=""; for p in $(1); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
 	done; \
-	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	[ -z "$(2)" ] || command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 		$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
 	fi
+endef
+
+deps:
+	$(call install_debs,$(DEBS),npm)
 	$(GO) mod download
 	@lock=internal/browsertest/npm/package-lock.json; cache=.cache/npm; \
 	if ! cmp -s $$lock $$cache/package-lock.json || [ ! -f $$cache/node_modules/axe-core/axe.min.js ]; then \
@@ -46,23 +67,50 @@ deps:
 		(cd $$cache && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) || { rm -rf $$cache; exit 1; }; \
 	fi
 
-build: deps
-	$(GO) build -o $(BIN)/buergerkoffer ./app
-	$(GO) build -o $(BIN)/ ./syncd ./hardware/cmd/hwtool
+dist-deps: deps
+	$(call install_debs,$(DIST_DEBS))
 
-# go vet (also as for Windows, where the laptops run: the agent, the drivers
-# and the DPAPI code must build there) and every test in the repo; the UI
-# package once more without cgo,
-# to prove it runs headless; then a short fuzz of every parser.
-test: deps
+# The Windows MSI and the Debian package into dist/ (assets/dist/build.sh
+# says what is in them; README, "Installing on the laptops").
+dist: dist-deps
+	GO=$(GO) OUT=dist VERSION=$(VERSION) MSI_VERSION=$(MSI_VERSION) DEB_VERSION=$(DEB_VERSION) \
+		bash assets/dist/build.sh
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/buergerkoffer ./app
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./syncd ./hardware/cmd/hwtool
+
+# go vet; then make dist (it cross-builds the Windows programs, the app
+# with cgo through mingw, and packs the MSI and the .deb) in the background
+# while every Linux test runs (test-linux), since a cold cross-build alone
+# takes minutes; then go vet as for Windows on every package, so the
+# service, DPAPI and ACL code compile on every change; the check of the MSI
+# and the .deb (assets/dist/check.sh: their tables and contents, and an
+# install and removal of the .deb on this machine); then a short fuzz of
+# every parser. The background build is stopped if the tests fail.
+test: dist-deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt: files above need formatting"; exit 1; }
 	$(GO) vet ./...
-	GOOS=windows $(GO) vet ./internal/... ./syncd/... ./hardware/...
+	@set -m; mkdir -p dist; rm -f dist/.build.rc; \
+	echo "make dist runs beside the tests (log: dist/build.log)"; \
+	( $(MAKE) --no-print-directory dist > dist/build.log 2>&1; echo $$? > dist/.build.rc ) & bg=$$!; \
+	trap 'kill -TERM -- -$$bg 2>/dev/null' EXIT; \
+	$(MAKE) --no-print-directory test-linux || exit $$?; \
+	wait $$bg; trap - EXIT; rc=$$(cat dist/.build.rc 2>/dev/null || echo 1); \
+	[ "$$rc" = 0 ] || { tail -60 dist/build.log; echo "make dist failed"; exit 1; }; \
+	echo "make dist: done"
+	CC=x86_64-w64-mingw32-gcc CGO_ENABLED=1 GOOS=windows GOARCH=amd64 $(GO) vet ./...
+	bash assets/dist/check.sh dist
+	$(MAKE) --no-print-directory fuzz-short
+
+# Every Linux test: the whole repo (SQLite), the central server again on
+# PostgreSQL, the reliability runs, and the UI once more without cgo, to
+# prove it runs headless.
+test-linux:
 	$(GO) test -count=1 -skip '^(TestConvergence|TestCrash_.*)$$' ./...
 	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 ./internal/server/
 	@$(MAKE) --no-print-directory reliability
 	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/... ./app/demo/...
-	$(MAKE) --no-print-directory fuzz-short
 
 # The bounded reliability runs, with what they did: the convergence checker
 # (15 s of faults, restarts and clock jumps) and the SIGKILL crash tests.
@@ -167,4 +215,4 @@ screenshots:
 	@ls screenshots
 
 clean:
-	rm -rf $(BIN) $(RUNDIR)
+	rm -rf $(BIN) $(RUNDIR) dist

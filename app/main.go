@@ -19,11 +19,14 @@ import (
 	"github.com/buergerkoffer/kit/assets"
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/version"
 )
 
 func main() {
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "buergerkoffer:", err)
+		showFatal("Der Bürgerkoffer kann nicht starten:\n\n" + err.Error() +
+			"\n\nBitte die IT verständigen (ist dieses Konto in der Gruppe „Buergerkoffer“?).")
 		os.Exit(1)
 	}
 }
@@ -36,7 +39,12 @@ func run() error {
 	code := flag.String("enrol-code", "", "demo: a one-time enrolment code (from syncd admin enrol)")
 	idPort := flag.String("id-reader", "", "demo: the ID reader's port")
 	padPort := flag.String("pad", "", "demo: the signature pad's port")
+	showVersion := flag.Bool("version", false, "print the version and exit")
 	flag.Parse()
+	if *showVersion {
+		fmt.Fprintln(stdout(), "buergerkoffer", version.String())
+		return nil
+	}
 	if err := os.MkdirAll(filepath.Dir(*db), 0o700); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}

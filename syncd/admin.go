@@ -138,11 +138,11 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(err)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tENROLLED\tLAST SEEN\tREVOKED\tAUDIT\tAUDIT HEAD")
+		fmt.Fprintln(tw, "ID\tNAME\tENROLLED\tLAST SEEN\tVERSION\tREVOKED\tAUDIT\tAUDIT HEAD")
 		for _, d := range ds {
 			audit, head := fmtChain(chains[d.ID])
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, fmtWhen(d.EnrolledAt), fmtWhen(d.LastSeenAt),
-				fmtWhen(d.RevokedAt), audit, head)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.ID, d.Name, fmtWhen(d.EnrolledAt), fmtWhen(d.LastSeenAt),
+				fmtVersion(d.Version), fmtWhen(d.RevokedAt), audit, head)
 		}
 		tw.Flush()
 	case "revoke":
@@ -242,4 +242,13 @@ func fmtChain(c server.DeviceChain) (state, head string) {
 		return fmt.Sprintf("FORKED (%s, %s)", c.FlagDetail, fmtWhen(c.FlaggedAt)), head
 	}
 	return "ok", head
+}
+
+// fmtVersion shows the release a laptop last sent; "-" for one that has
+// not synced since it was enrolled, or runs a release before versions.
+func fmtVersion(v string) string {
+	if v == "" {
+		return "-"
+	}
+	return v
 }

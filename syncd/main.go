@@ -20,16 +20,20 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"audit":  {"verify a field store's audit chain", runAudit},
-	"serve":  {"run the central sync server", runServe},
-	"office": {"run the town hall's web application (inbox, decisions, planning, laptops, staff)", runOffice},
-	"agent":  {"run the laptop's sync agent; enroll; sync once; status", runAgent},
-	"admin":  {"operate the central server: tenants, enrolment codes, devices, revocation", runAdmin},
-	"export": {"canonical dump of a field store or a server tenant", runExport},
-	"bench":  {"load generator and benchmark of the whole sync path", runBench},
+	"audit":   {"verify a field store's audit chain", runAudit},
+	"serve":   {"run the central sync server", runServe},
+	"office":  {"run the town hall's web application (inbox, decisions, planning, laptops, staff)", runOffice},
+	"agent":   {"run the laptop's sync agent; enroll; sync once; status", runAgent},
+	"admin":   {"operate the central server: tenants, enrolment codes, devices, revocation", runAdmin},
+	"export":  {"canonical dump of a field store or a server tenant", runExport},
+	"bench":   {"load generator and benchmark of the whole sync path", runBench},
+	"version": {"print the version", runVersion},
 }
 
 func main() {
+	if code, ok := runAsService(os.Args[1:]); ok {
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
@@ -39,6 +43,9 @@ func main() {
 // run dispatches to a subcommand and returns the process exit code:
 // 0 success, 1 the thing checked is not right, 2 usage or operational error.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "--version" {
+		args = []string{"version"}
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stderr)
 		return 2

@@ -18,6 +18,7 @@ import (
 	"github.com/buergerkoffer/kit/hardware/sigpad"
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/store"
+	"github.com/buergerkoffer/kit/internal/version"
 )
 
 // Settings: language, inactivity lock, the town hall's four-eyes policy
@@ -141,7 +142,8 @@ func (k *Kit) settingsScreen() fyne.CanvasObject {
 	general := widget.NewForm(
 		widget.NewFormItem(k.t("Sprache"), lang),
 		widget.NewFormItem(k.t("Sperren nach"), lockSel),
-		widget.NewFormItem(k.t("Vier-Augen-Prinzip"), fourEyes))
+		widget.NewFormItem(k.t("Vier-Augen-Prinzip"), fourEyes),
+		widget.NewFormItem(k.t("Version"), widget.NewLabel(version.String())))
 	devices := widget.NewForm(
 		widget.NewFormItem(k.t("Ausweislesegerät"), container.NewBorder(nil, idResult, nil, idTest, wheelThrough(idPort))),
 		widget.NewFormItem(k.t("Unterschriftenpad"), container.NewBorder(nil, padResult, nil, padTest, wheelThrough(padPort))))

@@ -17,6 +17,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
+	"github.com/buergerkoffer/kit/internal/version"
 )
 
 // Every text a screen shows has an English entry, with the same
@@ -88,6 +89,7 @@ func TestSettings_DevicesAndLanguage(t *testing.T) {
 	h.waitText("Unterschriftenpad in Ordnung: 38400 Baud")
 	// Four-eyes is the town hall's to decide: shown, with no switch.
 	h.waitText("Noch nicht vom Rathaus übermittelt")
+	h.waitText(version.String()) // the release, as buergerkoffer --version prints it
 	h.do(func() {
 		for _, o := range h.walk() {
 			if _, ok := o.(*widget.Check); ok {

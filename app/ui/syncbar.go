@@ -39,7 +39,8 @@ type syncStatus struct {
 	done, total int64
 	lastSuccess time.Time
 	lastError   string
-	clockAhead  bool // the server had to restamp this laptop's changes
+	clockAhead  bool   // the server had to restamp this laptop's changes
+	update      string // "laptop" or "server": no common protocol, that side needs an update
 	conflicts   int
 	readErr     error
 }
@@ -70,6 +71,7 @@ func (k *Kit) readSyncStatus(ctx context.Context) syncStatus {
 	s.phase = kv[store.StatePhase]
 	s.lastError = kv[store.StateLastError]
 	s.clockAhead = kv[store.StateClockAhead] != ""
+	s.update = kv[store.StateUpdate]
 	for _, key := range []string{store.StateAgentSeen, store.StateLastAttempt} {
 		if t, err := time.Parse(time.RFC3339Nano, kv[key]); err == nil && t.After(s.agentSeen) {
 			s.agentSeen = t
@@ -169,6 +171,16 @@ func (b *syncBar) render() {
 		dot = color.NRGBA{R: 0xc6, G: 0x28, B: 0x28, A: 0xff}
 		state = k.t("Vom Rathaus gesperrt")
 		trouble = k.t("Das Rathaus nimmt von diesem Laptop nichts mehr an (Gerät gesperrt). Die Daten bleiben hier; bitte die IT verständigen.")
+	case s.update != "":
+		// Not a failure to retry: nothing syncs until one side is
+		// updated, and everything waits here until then.
+		dot = color.NRGBA{R: 0xef, G: 0x6c, B: 0x00, A: 0xff}
+		state = k.t("Bitte Bürgerkoffer aktualisieren")
+		if s.update == "server" {
+			trouble = k.t("Der Server des Rathauses ist älter als dieser Laptop; bis er aktualisiert ist, wird nichts übertragen. Alle Änderungen bleiben hier gespeichert. Bitte die IT verständigen.")
+		} else {
+			trouble = k.t("Dieser Laptop ist älter als der Server des Rathauses; bis zum Update wird nichts übertragen. Alle Änderungen bleiben hier gespeichert. Bitte die IT verständigen.")
+		}
 	case !agentAlive:
 		state = k.t("Sync-Dienst läuft nicht")
 		trouble = k.t("Der Synchronisierungsdienst meldet sich nicht. Die Daten bleiben auf dem Laptop; bitte den Laptop neu starten oder die IT verständigen.")

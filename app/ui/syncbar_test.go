@@ -87,6 +87,7 @@ func TestSyncBar_FitsTheWindow(t *testing.T) {
 			done: 100, total: 12345, lastSuccess: long, lastError: "Keine Verbindung zum Server – die Daten bleiben auf dem Laptop"},
 		{read: true, enrolled: false, pending: 12345, rejected: 12, lastSuccess: long},
 		{read: true, enrolled: true, phase: "revoked", agentSeen: time.Now(), pending: 12345, rejected: 12, lastSuccess: long},
+		{read: true, enrolled: true, update: "laptop", agentSeen: time.Now(), online: true, pending: 12345, lastSuccess: long},
 	}
 	for _, lang := range []string{"de", "en"} {
 		h.k.mu.Lock()
@@ -124,4 +125,27 @@ func TestSyncBar_AsksToCheckAClockThatRunsAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitFor("the warning to go", func() bool { return !h.hasText(warning) })
+}
+
+// A laptop and a server that speak no common protocol revision: the agent
+// records who needs the update, and the bar says so instead of a failed
+// sync; the pending changes are still counted as waiting here.
+func TestSyncBar_AsksForAnUpdate(t *testing.T) {
+	h := newHarness(t, harnessOpt{noDevices: true})
+	h.signIn("anna")
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	if err := h.st.SetSyncState(h.ctx, map[string]string{store.StateAgentSeen: now, store.StateOnline: "true",
+		store.StateUpdate: "laptop", store.StatePhase: "backoff"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitText("Bitte Bürgerkoffer aktualisieren")
+	h.waitText("Dieser Laptop ist älter als der Server des Rathauses; bis zum Update wird nichts übertragen. Alle Änderungen bleiben hier gespeichert. Bitte die IT verständigen.")
+	if err := h.st.SetSyncState(h.ctx, map[string]string{store.StateUpdate: "server"}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitText("Der Server des Rathauses ist älter als dieser Laptop; bis er aktualisiert ist, wird nichts übertragen. Alle Änderungen bleiben hier gespeichert. Bitte die IT verständigen.")
+	if err := h.st.SetSyncState(h.ctx, map[string]string{store.StateUpdate: ""}); err != nil {
+		t.Fatal(err)
+	}
+	h.waitFor("the request to go", func() bool { return !h.hasText("Bitte Bürgerkoffer aktualisieren") })
 }

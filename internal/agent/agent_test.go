@@ -310,7 +310,9 @@ func TestRun_OfflineProbesHealthAndSyncsWhenBack(t *testing.T) {
 		return l.get(store.StateOnline) == "false" && l.get(store.StateLastError) == "Keine Verbindung zum Server"
 	})
 	eventually(t, "health probes", func() bool { return f.hit("health") >= 3 })
-	if n := f.hit("push"); n != 1 {
+	// The first sync asks the server's protocol revisions (health)
+	// before it pushes, so it may stop there: at most that one push.
+	if n := f.hit("push"); n > 1 {
 		t.Errorf("%d pushes while offline: want probes, not syncs", n)
 	}
 	f.set(func(f *fakeServer) { f.down = false })

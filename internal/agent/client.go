@@ -18,12 +18,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-resty/resty/v2"
 
 	"github.com/buergerkoffer/kit/internal/backoff"
 	"github.com/buergerkoffer/kit/internal/syncproto"
+	"github.com/buergerkoffer/kit/internal/version"
 )
 
 // Defaults of ClientConfig.
@@ -61,6 +63,11 @@ type ClientConfig struct {
 	// Log receives the client's diagnostics at debug level; nil for none.
 	// Tokens are never logged.
 	Log *slog.Logger
+	// Protocol and Version are what the laptop says it speaks and is
+	// (syncproto.Revisions(), version.String() when zero); tests set them
+	// to play another release.
+	Protocol syncproto.Range
+	Version  string
 }
 
 // Client is an HTTP client for every endpoint of syncproto. It is safe for
@@ -74,6 +81,9 @@ type Client struct {
 	// between them.
 	retries int
 	backoff backoff.Policy
+
+	protocol   syncproto.Range // the revisions this laptop speaks
+	protocolOK atomic.Bool     // the server's overlap them (protocol.go)
 }
 
 // NewClient returns a client for the server at cfg.BaseURL.
@@ -111,6 +121,12 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Protocol == (syncproto.Range{}) {
+		cfg.Protocol = syncproto.Revisions()
+	}
+	if cfg.Version == "" {
+		cfg.Version = version.String()
+	}
 	baseURL := strings.TrimRight(base.String(), "/")
 	mk := func(retries int) *resty.Client {
 		r := resty.NewWithClient(hc).
@@ -119,6 +135,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 			SetLogger(restyLogger{log}).
 			SetResponseBodyLimit(maxResponseBytes).
 			SetHeader("User-Agent", "buergerkoffer-syncd-agent/"+syncproto.Version).
+			SetHeader(syncproto.HeaderProtocol, cfg.Protocol.String()).
+			SetHeader(syncproto.HeaderVersion, cfg.Version).
 			SetRetryCount(retries).
 			SetRetryWaitTime(cfg.RetryWait).
 			SetRetryMaxWaitTime(cfg.RetryMaxWait).
@@ -131,7 +149,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return r
 	}
 	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount,
-		backoff: backoff.Policy{Min: cfg.RetryWait, Max: cfg.RetryMaxWait, Jitter: true}}, nil
+		backoff:  backoff.Policy{Min: cfg.RetryWait, Max: cfg.RetryMaxWait, Jitter: true},
+		protocol: cfg.Protocol}, nil
 }
 
 // isLoopbackHost reports whether a URL's host is this machine: localhost,
@@ -232,6 +251,11 @@ func httpError(status int, header http.Header, body []byte) *HTTPError {
 	var e syncproto.Error
 	_ = json.Unmarshal(body, &e)
 	he := &HTTPError{Status: status, Message: errorMessage(body, e.Error)}
+	if status == http.StatusUpgradeRequired {
+		var u syncproto.UpgradeRequired
+		_ = json.Unmarshal(body, &u)
+		he.Update = u.Update
+	}
 	if status == http.StatusTooManyRequests || status >= 500 {
 		he.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
 	}

@@ -45,6 +45,9 @@ type HTTPError struct {
 	Message string // the server's error text (syncproto.Error), if any
 	// RetryAfter is the server's Retry-After, if it sent one (429, 503).
 	RetryAfter time.Duration
+	// Update says, for a 426, who needs the update (UpdateLaptop,
+	// UpdateServer), as the server said it.
+	Update string
 }
 
 func (e *HTTPError) Error() string {
@@ -198,6 +201,10 @@ func Describe(err error) string {
 		return "Unverschlüsselte Serveradresse (http://) – bitte die https://-Adresse von der IT verwenden"
 	case errors.Is(err, store.ErrNotEnrolled):
 		return "Gerät ist noch nicht beim Server angemeldet – bitte an die IT wenden"
+	case IsUpdateRequired(err) && UpdateOf(err) == UpdateServer:
+		return "Bitte Bürgerkoffer aktualisieren: der Server des Rathauses ist älter als dieser Laptop – bitte die IT verständigen. Die Änderungen bleiben hier gespeichert."
+	case IsUpdateRequired(err):
+		return "Bitte Bürgerkoffer aktualisieren: dieser Laptop ist älter als der Server des Rathauses – bitte die IT verständigen. Die Änderungen bleiben hier gespeichert."
 	case IsUnauthorized(err):
 		return "Gerät ist gesperrt – bitte an die IT wenden"
 	case IsForbidden(err):

@@ -99,6 +99,9 @@ func TestSyncOnce_LargeBacklogStaysSmall(t *testing.T) {
 		}
 		_ = json.NewEncoder(w).Encode(res)
 	})
+	mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(syncproto.Health{Status: "ok", Protocol: syncproto.Version})
+	})
 	mux.HandleFunc("GET /v1/tenants/{t}/pull", func(w http.ResponseWriter, r *http.Request) {
 		after, _ := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
 		limit, _ := strconv.ParseInt(r.URL.Query().Get("limit"), 10, 64)

@@ -69,6 +69,10 @@ func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error)
 		a.finish(ctx, start, &rep, err)
 		return rep, err
 	}
+	if err := c.checkProtocol(ctx); err != nil {
+		a.finish(ctx, start, &rep, err)
+		return rep, err
+	}
 	s := &syncRun{a: a, c: c, tenant: e.Tenant, serverKID: e.ServerKeyID, rep: &rep}
 	count, size, perr := a.local.Pending(ctx)
 	if perr != nil {
@@ -111,13 +115,17 @@ func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error)
 		}
 		a.log.Warn("agent: sync step failed, going on", "step", step.phase, "err", err)
 	}
+	if first != nil {
+		c.recheckProtocol()
+	}
 	a.finish(ctx, start, &rep, first)
 	return rep, first
 }
 
 // ends reports whether err ends the sync rather than just its step.
 func ends(ctx context.Context, err error) bool {
-	return ctx.Err() != nil || IsNetwork(err) || IsUnauthorized(err) || IsForbidden(err) || IsCertificate(err)
+	return ctx.Err() != nil || IsNetwork(err) || IsUnauthorized(err) || IsForbidden(err) || IsCertificate(err) ||
+		IsUpdateRequired(err)
 }
 
 // finish records the outcome of a sync for the app.
@@ -135,12 +143,21 @@ func (a *Agent) finish(ctx context.Context, start time.Time, rep *Report, err er
 		kv[store.StateClockAhead] = ""
 	}
 	switch {
+	case IsUpdateRequired(err):
+		kv[store.StateUpdate] = UpdateOf(err)
+	case err == nil || StatusOf(err) != 0:
+		// The server answered in a revision both speak.
+		kv[store.StateUpdate] = ""
+	}
+	switch {
 	case err == nil:
 		kv[store.StateOnline] = "true"
 		kv[store.StateLastSuccess] = fmtTime(a.now())
 	case IsUnauthorized(err):
 		kv[store.StateOnline] = "true"
 		kv[store.StatePhase] = PhaseRevoked
+	case IsUpdateRequired(err):
+		kv[store.StateOnline] = "true"
 	case IsNetwork(err) || IsCertificate(err):
 		kv[store.StateOnline] = "false"
 	case StatusOf(err) != 0:

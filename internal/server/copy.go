@@ -112,7 +112,7 @@ var copyTables = []*copyTable{
 	{name: "enrolment", cols: cols("code_hash:t tenant:t created_at:t expires_at:t used_at:t? device_id:t?"),
 		where: "tenant = $1", order: "code_hash", tenantCol: 1},
 	{name: "device", cols: cols("id:t tenant:t name:t local_id:t token_hash:t public_pem:t kid:t enrolled_at:t " +
-		"revoked_at:t? last_seen_at:t?"), where: "tenant = $1", order: "id", tenantCol: 1},
+		"revoked_at:t? last_seen_at:t? version:t"), where: "tenant = $1", order: "id", tenantCol: 1},
 	{name: "device_chain", cols: cols("device:t count:i hash:t flag:t flag_detail:t flagged_at:t? updated_at:t"),
 		where: "device IN (SELECT id FROM device WHERE tenant = $1)", order: "device", tenantCol: -1},
 	{name: "seal", cols: cols("tenant:t id:t device:t jwe:t created_at:t"), where: "tenant = $1", order: "id", tenantCol: 0},
@@ -127,6 +127,17 @@ var copyTables = []*copyTable{
 		"created_at:t completed_at:t?"), where: "tenant = $1", order: "record_id, sha256", tenantCol: 0},
 	{name: "attachment_piece", cols: cols("tenant:t record_id:t sha256:t pos:i data:x"),
 		where: "tenant = $1", order: "record_id, sha256, pos", tenantCol: 0},
+	// The town hall's office: its staff (their sessions and sign-in
+	// failures are not copied: staff sign in again on the new service),
+	// its audit log (who opened which case: the accountability record
+	// moves with the town; rows get new ids in the same order), and the
+	// inbox's index of the cases that arrived.
+	{name: "office_staff", cols: cols("username:t tenant:t role:t password_hash:t created_at:t disabled_at:t?"),
+		where: "tenant = $1", order: "username", tenantCol: 1},
+	{name: "office_audit", cols: cols("tenant:t at:t username:t action:t record_id:t addr:t detail:t"),
+		where: "tenant = $1", order: "id", tenantCol: 0},
+	{name: "office_case", cols: cols("tenant:t record_id:t status:t service_id:t visit_id:t day:t clerk:t arrived_at:t version:i"),
+		where: "tenant = $1", order: "record_id", tenantCol: 0},
 	// The tenant's policy (policy.<tenant>.*) and the server's clock, of
 	// which the importer keeps the greater.
 	{name: "meta", cols: cols("key:t value:t"),

@@ -37,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
-	return s.metrics.instrument(mux)
+	return s.metrics.instrument(s.protocolGate(mux))
 }
 
 // writeError writes a syncproto.Error body.
@@ -126,6 +126,7 @@ func (s *Server) authed(methods string, h func(http.ResponseWriter, *http.Reques
 		}
 		s.touch(r.Context(), dev.ID)
 		s.metrics.active.seen(dev)
+		s.noteVersion(r, dev)
 		h(w, r, dev)
 	}
 }

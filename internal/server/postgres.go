@@ -282,7 +282,7 @@ const (
 	pqRecordKey  = `SELECT seal_id, wrapped, origin_device, created_at FROM record_key WHERE tenant = $1 AND record_id = $2`
 	pqSeal       = `SELECT jwe FROM seal WHERE tenant = $1 AND id = $2`
 	pqSecret     = `SELECT secret FROM change WHERE tenant = $1 AND id = $2`
-	pqDeviceCols = `id, tenant, name, local_id, public_pem, kid, enrolled_at, last_seen_at, revoked_at`
+	pqDeviceCols = `id, tenant, name, local_id, public_pem, kid, enrolled_at, last_seen_at, revoked_at, version`
 )
 
 func pgRecord(ctx context.Context, q pgQuerier, tenant, id string) (*merge.Record, error) {
@@ -421,6 +421,13 @@ func (t *pgTx) SetMeta(ctx context.Context, key, value string) error {
 func (t *pgTx) TouchDevice(ctx context.Context, id string, at time.Time) error {
 	if _, err := t.tx.Exec(ctx, `UPDATE device SET last_seen_at = $1 WHERE id = $2`, fmtTime(at), id); err != nil {
 		return fmt.Errorf("touch device %s: %w", id, err)
+	}
+	return nil
+}
+
+func (t *pgTx) SetDeviceVersion(ctx context.Context, id, version string) error {
+	if _, err := t.tx.Exec(ctx, `UPDATE device SET version = $1 WHERE id = $2`, version, id); err != nil {
+		return fmt.Errorf("note version of device %s: %w", id, pgClassify(err))
 	}
 	return nil
 }
@@ -570,7 +577,7 @@ func (s *pgStore) EnrolmentOpen(ctx context.Context, codeHash string, at time.Ti
 func pgScanDevice(row pgx.Row) (Device, error) {
 	var d Device
 	var enrolled, seen, revoked *string
-	if err := row.Scan(&d.ID, &d.Tenant, &d.Name, &d.LocalID, &d.PublicKeyPEM, &d.KeyID, &enrolled, &seen, &revoked); err != nil {
+	if err := row.Scan(&d.ID, &d.Tenant, &d.Name, &d.LocalID, &d.PublicKeyPEM, &d.KeyID, &enrolled, &seen, &revoked, &d.Version); err != nil {
 		return Device{}, err
 	}
 	d.EnrolledAt, d.LastSeenAt, d.RevokedAt = pgTime(enrolled), pgTime(seen), pgTime(revoked)

@@ -33,6 +33,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/hlc"
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // Config configures Open.
@@ -60,6 +61,9 @@ type Config struct {
 	// MetricsToken, if not "", is the bearer token /metrics asks for;
 	// "" serves /metrics to anyone who reaches the server (metrics.go).
 	MetricsToken string
+	// Protocol is the range of syncproto revisions served (default
+	// syncproto.Revisions(); tests set it to play another release).
+	Protocol syncproto.Range
 }
 
 // Server is an open sync server. It is safe for concurrent use.
@@ -88,6 +92,7 @@ type Server struct {
 
 	metrics      *metrics // served at /metrics (metrics.go)
 	metricsToken string
+	protocol     syncproto.Range // the revisions served (version.go)
 }
 
 // sealCacheSize bounds the opened seal keys kept in memory. A device makes
@@ -131,7 +136,8 @@ func Open(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s := &Server{st: st, now: cfg.Now, maxLead: cfg.MaxClockLead, log: cfg.Log, cat: cfg.Catalog, genKey: crypto.GenerateKeyPair,
-		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{}}
+		tenantKeys: map[string]*rsa.PrivateKey{}, seals: newLRU(sealCacheSize), seen: map[string]time.Time{},
+		protocol: protocolOf(cfg)}
 	s.enrolLimit = newEnrolLimiter(enrolAddrs)
 	s.metrics, s.metricsToken = newMetrics(s.now, s.poolStats), cfg.MetricsToken
 	if err := s.loadMasterKey(ctx, keyFile); err != nil {

@@ -99,7 +99,7 @@ const (
 	qHeadSeq = `SELECT coalesce(max(seq), 0) FROM change WHERE tenant = ?`
 )
 
-const deviceColumns = `id, tenant, name, local_id, public_pem, kid, enrolled_at, last_seen_at, revoked_at`
+const deviceColumns = `id, tenant, name, local_id, public_pem, kid, enrolled_at, last_seen_at, revoked_at, version`
 
 var writeQueries = []string{qMeta, qSetMeta, qRecord, qRecordKey, qSeal, qChangeSecret, qAttachmentOK, qTouchDevice}
 
@@ -453,6 +453,13 @@ func (t *sqliteTx) AttachmentComplete(ctx context.Context, ref AttachmentRef) (b
 	return complete, nil
 }
 
+func (t *sqliteTx) SetDeviceVersion(ctx context.Context, id, version string) error {
+	if _, err := t.tx.ExecContext(ctx, `UPDATE device SET version = ? WHERE id = ?`, version, id); err != nil {
+		return fmt.Errorf("note version of device %s: %w", id, err)
+	}
+	return nil
+}
+
 func (t *sqliteTx) TouchDevice(ctx context.Context, id string, at time.Time) error {
 	if _, err := exec(ctx, t, qTouchDevice, fmtTime(at), id); err != nil {
 		return fmt.Errorf("touch device %s: %w", id, err)
@@ -612,7 +619,7 @@ func (s *sqliteStore) EnrolmentOpen(ctx context.Context, codeHash string, at tim
 func scanDevice(sc interface{ Scan(...any) error }) (Device, error) {
 	var d Device
 	var enrolled, seen, revoked sql.NullString
-	if err := sc.Scan(&d.ID, &d.Tenant, &d.Name, &d.LocalID, &d.PublicKeyPEM, &d.KeyID, &enrolled, &seen, &revoked); err != nil {
+	if err := sc.Scan(&d.ID, &d.Tenant, &d.Name, &d.LocalID, &d.PublicKeyPEM, &d.KeyID, &enrolled, &seen, &revoked, &d.Version); err != nil {
 		return Device{}, err
 	}
 	d.EnrolledAt, d.LastSeenAt, d.RevokedAt = parseTime(enrolled), parseTime(seen), parseTime(revoked)

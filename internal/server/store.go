@@ -73,6 +73,8 @@ type Tx interface {
 	PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error
 	// TouchDevice notes that a device was seen.
 	TouchDevice(ctx context.Context, id string, at time.Time) error
+	// SetDeviceVersion notes the release a device sent (version.go).
+	SetDeviceVersion(ctx context.Context, id, version string) error
 	// DeviceChain returns the audit chain head a device sent last; ok is
 	// false if it never sent one. PutDeviceChain writes it.
 	DeviceChain(ctx context.Context, device string) (c DeviceChain, ok bool, err error)
@@ -210,6 +212,7 @@ type Device struct {
 	EnrolledAt   time.Time
 	LastSeenAt   time.Time
 	RevokedAt    time.Time
+	Version      string // the release it last sent, "" if none yet
 }
 
 // SealRow is a seal key a device sent.

@@ -48,10 +48,18 @@ func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = no
 func dsn(path string, readOnly bool) string { return sqlitedsn.DSN(path, readOnly) }
 
 // DefaultPath is where the app and `syncd agent` keep the field store
-// when not told otherwise: the user's configuration folder
-// (%AppData%\Buergerkoffer on Windows, ~/.config/Buergerkoffer on Linux),
-// so both processes find the same file.
+// when not told otherwise, so that both find the same file:
+//   - Windows: %ProgramData%\Buergerkoffer\field.db, the machine's data
+//     folder, which the MSI makes and the agent's service guards with an
+//     ACL (Administrators, SYSTEM, the clerks' group);
+//   - Linux with the Debian package installed (the folder
+//     /var/lib/buergerkoffer exists): /var/lib/buergerkoffer/field.db;
+//   - otherwise (a developer's machine) the user's configuration folder,
+//     ~/.config/Buergerkoffer/field.db.
 func DefaultPath() string {
+	if dir := machineDir(); dir != "" {
+		return filepath.Join(dir, "field.db")
+	}
 	dir, err := os.UserConfigDir()
 	if err != nil {
 		return "field.db"

@@ -52,6 +52,9 @@ const (
 	// this laptop because its clock ran ahead (RFC 3339); "" once a push
 	// went through without.
 	StateClockAhead = "clock_ahead"
+	// StateUpdate: "laptop" or "server" while the two speak no common
+	// protocol revision and that side needs an update; "" when they do.
+	StateUpdate = "update_required"
 )
 
 // Enrolment returns what enrolment stored, or ErrNotEnrolled.

@@ -21,6 +21,7 @@ import (
 	"syscall"
 
 	"github.com/buergerkoffer/kit/hardware"
+	"github.com/buergerkoffer/kit/internal/version"
 )
 
 func main() {
@@ -42,6 +43,7 @@ commands:
   listen     show what a device sends: --port P --device mrz|sigpad [--baud N]
   simulate   run a simulated device and print its port: --device mrz|sigpad [...]
   ports      list candidate serial ports
+  version    print the version
 `
 
 // run is hwtool with its surroundings passed in, so tests can drive it. It
@@ -63,6 +65,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return cmdSimulate(ctx, rest, stdout, stderr)
 	case "ports":
 		return cmdPorts(rest, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "hwtool", version.String())
+		return 0
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/buergerkoffer/kit/internal/version"
 )
 
 // syncBuffer is a bytes.Buffer that a running command may write while the
@@ -57,6 +59,15 @@ func TestRun_Usage(t *testing.T) {
 		code, _, stderr := runHwtool(t, "", tt.args...)
 		if code != tt.wantCode {
 			t.Errorf("hwtool %v: exit %d, want %d (stderr %q)", tt.args, code, tt.wantCode, stderr)
+		}
+	}
+}
+
+// hwtool prints the same version as the app and syncd.
+func TestRun_Version(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		if code, out, _ := runHwtool(t, "", arg); code != 0 || out != "hwtool "+version.String()+"\n" {
+			t.Errorf("hwtool %s: exit %d, %q", arg, code, out)
 		}
 	}
 }
