@@ -29,6 +29,10 @@ type kit struct {
 	url    string
 	srvDB  string // the server's database: SQLite file or PostgreSQL URL (serverdb_test.go)
 	srvKey string // its master key file
+	// serveLog is what `syncd serve` wrote to stderr; serveExited is
+	// closed when it returned.
+	serveLog    *lockedBuffer
+	serveExited chan struct{}
 }
 
 // lineWriter hands the first line written to it to a channel.
@@ -58,14 +62,15 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 func startKit(t *testing.T) *kit {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	k := &kit{t: t, ctx: ctx, dir: t.TempDir()}
+	k := &kit{t: t, ctx: ctx, dir: t.TempDir(), serveLog: &lockedBuffer{}, serveExited: make(chan struct{})}
 	k.srvDB, k.srvKey = newServerDB(t, k.dir)
 	out := &lineWriter{first: make(chan string, 1)}
-	var errOut bytes.Buffer
+	errOut := k.serveLog
 	done := make(chan int, 1)
 	go func() {
+		defer close(k.serveExited)
 		done <- run(ctx, append(append([]string{"serve"}, k.dbArgs()...), "--listen", "127.0.0.1:0",
-			"--tenant", "musterstadt", "--tenant-name", "Stadt Musterstadt"), out, &errOut)
+			"--tenant", "musterstadt", "--tenant-name", "Stadt Musterstadt"), out, errOut)
 	}()
 	select {
 	case line := <-out.first:
