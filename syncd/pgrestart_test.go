@@ -250,8 +250,8 @@ func (l *restartLaptop) phase(t *testing.T) string {
 }
 
 // checkUnavailable checks what the server answers while its database is
-// away: alive, not ready, and 503 with Retry-After for a device's pull
-// and push.
+// away: alive, not ready, and 503 with Retry-After for a device's pull,
+// push and upload.
 func (k *kit) checkUnavailable(t *testing.T, l *laptop) {
 	t.Helper()
 	token := l.enrolment().Token
@@ -264,6 +264,8 @@ func (k *kit) checkUnavailable(t *testing.T, l *laptop) {
 		{"GET", "/v1/ready", "", "", http.StatusServiceUnavailable},
 		{"GET", "/v1/tenants/musterstadt/pull", token, "", http.StatusServiceUnavailable},
 		{"POST", "/v1/tenants/musterstadt/push", token, `{"changes":[]}`, http.StatusServiceUnavailable},
+		{"HEAD", syncproto.AttachmentPath("musterstadt", domain.NewID(), strings.Repeat("a", 64)), token, "",
+			http.StatusServiceUnavailable},
 	} {
 		req, err := http.NewRequestWithContext(k.ctx, c.method, k.url+c.path, strings.NewReader(c.body))
 		if err != nil {
