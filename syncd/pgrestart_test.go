@@ -358,6 +358,15 @@ func checkRestarted(t *testing.T, k *kit, laptops []*restartLaptop) {
 	if central != conflicts {
 		t.Errorf("server has %d central changes that are not conflict records", central-conflicts)
 	}
+	// The feed has no gap: positions 1..head, as feed_head counts them.
+	var last, head int64
+	if err := db.queryRow(`SELECT coalesce(max(seq), 0), coalesce((SELECT seq FROM feed_head WHERE tenant = ?), 0)
+		FROM change WHERE tenant = ?`, "musterstadt", "musterstadt").Scan(&last, &head); err != nil {
+		t.Fatal(err)
+	}
+	if last != int64(total) || head != last {
+		t.Errorf("feed: %d changes up to seq %d, feed_head at %d: want positions 1..head without a gap", total, last, head)
+	}
 
 	want := k.export("musterstadt")
 	own := 0

@@ -12,6 +12,7 @@ package crashtest
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -95,11 +96,26 @@ func (s *serverSQL) Close() error { return s.db.Close() }
 
 // serverIntegrity checks the server database's file as the laptops' are
 // checked. On PostgreSQL, which SIGKILL of syncd does not touch, there is
-// no file of ours to check: its transactions are what the other checks
-// look at.
+// no file of ours to check; what a killed server may have left half done
+// there is its feed: the tenant's positions must run 1, 2, … without a
+// gap up to the head its counter row (feed_head) holds.
 func (c *cluster) serverIntegrity() error {
-	if onPostgres() {
-		return nil
+	if !onPostgres() {
+		return integrity(c.ctx, c.srvDB)
 	}
-	return integrity(c.ctx, c.srvDB)
+	db, err := c.openServerSQL()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var last, n, head int64
+	err = db.QueryRowContext(c.ctx, `SELECT coalesce(max(seq), 0), count(*),
+		coalesce((SELECT seq FROM feed_head WHERE tenant = ?), 0) FROM change WHERE tenant = ?`, tenant, tenant).Scan(&last, &n, &head)
+	if err != nil {
+		return fmt.Errorf("feed: %w", err)
+	}
+	if last != n || head != last {
+		return fmt.Errorf("feed: %d changes up to seq %d, feed_head at %d: want positions 1..head without a gap", n, last, head)
+	}
+	return nil
 }
