@@ -108,17 +108,26 @@ test: dist-deps
 # prove it runs headless.
 test-linux:
 	$(GO) test -count=1 -skip '^(TestConvergence|TestCrash_.*)$$' ./...
-	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 ./internal/server/
 	@$(MAKE) --no-print-directory reliability
+	@echo "again with the central server on PostgreSQL (BK_TEST_SERVER_DB=postgres):"
+	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 ./internal/server/
+	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 -skip '^(TestConvergence|TestSoak|TestPostgresRestart_.*)$$' ./syncd/
+	@BK_TEST_SERVER_DB=postgres $(MAKE) --no-print-directory reliability
 	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/... ./app/demo/...
 
 # The bounded reliability runs, with what they did: the convergence checker
 # (15 s of faults, restarts and clock jumps) and the SIGKILL crash tests.
+# With BK_TEST_SERVER_DB=postgres (make test runs both) the server's
+# database is a throwaway PostgreSQL: the checker then runs two servers on
+# it, and PostgreSQL itself is restarted in the middle of pushes, pulls and
+# uploads (TestPostgresRestart_MidSync).
 reliability:
 	@out=$$($(GO) test -count=1 -v -run '^TestConvergence$$' ./syncd 2>&1); rc=$$?; \
 		echo "$$out" | grep -E '^(soak:|--- |FAIL|ok )|invariant|reproduce'; [ $$rc -eq 0 ] || exit $$rc
 	@out=$$($(GO) test -count=1 -v -run '^Test(Crash_|Upload_)' ./syncd/crashtest 2>&1); rc=$$?; \
 		echo "$$out" | grep -E 'crash:|^(--- |FAIL|ok )|CRASHTEST_SEED'; [ $$rc -eq 0 ] || { echo "$$out" | tail -60; exit $$rc; }
+	@[ "$$BK_TEST_SERVER_DB" != postgres ] || { out=$$($(GO) test -count=1 -v -run '^TestPostgresRestart_' ./syncd 2>&1); rc=$$?; \
+		echo "$$out" | grep -E 'pgrestart:|^(--- |FAIL|ok )|PGRESTART_SEED'; [ $$rc -eq 0 ] || { echo "$$out" | tail -60; exit $$rc; }; }
 
 # A count, not a duration: a time limit that runs out while the fuzzer is
 # still gathering its baseline coverage (a loaded CI machine) fails the run

@@ -61,11 +61,7 @@ func TestSync_AttachmentWithSameBytesStaysWithEachCase(t *testing.T) {
 
 	// At the town hall each case has its own copy of the signature,
 	// opened with its own key.
-	srv, err := server.Open(k.ctx, server.Config{DBPath: k.srvDB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := k.openServer()
 	for i, id := range ids {
 		got, err := srv.OpenAttachment(k.ctx, server.AttachmentRef{Tenant: "musterstadt", RecordID: id, SHA256: sha})
 		if err != nil || !bytes.Equal(got, sig) {

@@ -10,8 +10,8 @@ import (
 	"testing"
 )
 
-// rawExec changes a SQLite file directly (a laptop's field store or the
-// server's database), beside the processes that have it open.
+// rawExec changes a laptop's field store directly, beside the processes
+// that have it open.
 func rawExec(t *testing.T, path, query string, args ...any) {
 	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
@@ -103,8 +103,12 @@ func TestSync_BadKeyInServerDatabaseLeftOutOfPull(t *testing.T) {
 	if rep := a.sync(); rep.Pushed != 2 {
 		t.Fatalf("a pushed %+v", rep)
 	}
-	w := rawBlob(t, k.srvDB, `SELECT wrapped FROM record_key WHERE record_id = ?`, first.ID)
-	rawExec(t, k.srvDB, `UPDATE record_key SET wrapped = ? WHERE record_id = ?`, flipLast(w), first.ID)
+	db := k.serverSQL()
+	var w []byte
+	if err := db.queryRow(`SELECT wrapped FROM record_key WHERE record_id = ?`, first.ID).Scan(&w); err != nil || len(w) == 0 {
+		t.Fatalf("the server's key of %s: %d bytes, %v", first.ID, len(w), err)
+	}
+	db.exec(t, `UPDATE record_key SET wrapped = ? WHERE record_id = ?`, flipLast(w), first.ID)
 
 	if rep := b.sync(); rep.Pulled != 2 {
 		t.Fatalf("b synced %+v, want 2 pulled", rep)

@@ -8,16 +8,18 @@ package main
 // everything syncs, and the invariants are checked. A failing run prints
 // the seed that reproduces it (SOAK_SEED). `make test` runs a short one;
 // `make soak DURATION=30m` a long one.
+//
+// With BK_TEST_SERVER_DB=postgres the server's database is PostgreSQL and
+// there are two `syncd serve` processes on it, each behind its own faulty
+// network; the laptops are spread over them round robin, and the
+// restarts take turns, so that both servers go down and come back.
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,14 +28,14 @@ import (
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/faultproxy"
-	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 type soakStats struct {
 	Devices, Ops, Creates, Edits, Deletes, Seals, Resolutions, Refused int
-	Faults, AgentKills, ServerKills                                    int
+	Servers, Faults, AgentKills, ServerKills                           int
+	ServerRestarts                                                     []int // per server
 	Conflicts, Changes, SealedCases, ConcurrentEdits                   int
 	FaultsBy                                                           map[string]int64
 }
@@ -41,20 +43,22 @@ type soakStats struct {
 // soakServer runs `syncd serve` in this process at a fixed address, so it
 // can be stopped and started again on the same database.
 type soakServer struct {
-	db, listen string
-	cancel     context.CancelFunc
-	done       chan int
+	dbArgs  []string // --db and --master-key
+	listen  string
+	cancel  context.CancelFunc
+	done    chan int
+	up      bool
+	proxy   *faultproxy.Proxy // the laptops' way to it
+	restart int               // how often it was stopped and started again
 }
 
 func (s *soakServer) start(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel, s.done = cancel, make(chan int, 1)
 	out := &lineWriter{first: make(chan string, 1)}
-	var errOut bytes.Buffer
-	go func() {
-		s.done <- run(ctx, []string{"serve", "--db", s.db, "--master-key", s.db + ".key", "--listen", s.listen,
-			"--tenant", "musterstadt"}, out, &errOut)
-	}()
+	errOut := &lockedBuffer{}
+	args := append(append([]string{"serve"}, s.dbArgs...), "--listen", s.listen, "--tenant", "musterstadt")
+	go func() { s.done <- run(ctx, args, out, errOut) }()
 	select {
 	case <-out.first:
 	case code := <-s.done:
@@ -62,11 +66,16 @@ func (s *soakServer) start(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve did not start")
 	}
+	s.up = true
 }
 
 func (s *soakServer) stop() {
+	if !s.up {
+		return
+	}
 	s.cancel()
 	<-s.done
+	s.up = false
 }
 
 type soakDevice struct {
@@ -122,19 +131,26 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 	rng := rand.New(rand.NewSource(seed))
 	ctx := context.Background()
 	k := &kit{t: t, ctx: ctx, dir: t.TempDir()}
-	k.srvDB = filepath.Join(k.dir, "central.db")
-	// A fixed port, kept across server restarts.
-	port := freePort(t)
-	srv := &soakServer{db: k.srvDB, listen: "127.0.0.1:" + strconv.Itoa(port)}
-	srv.start(t)
-	serverUp := true
-	k.url = "http://" + srv.listen
-	p, err := faultproxy.Start(ctx, srv.listen)
-	if err != nil {
-		t.Fatal(err)
+	k.srvDB, k.srvKey = newServerDB(t, k.dir)
+	backend, nservers := "sqlite", 1
+	if onPostgres() {
+		backend, nservers = "postgres", 2
 	}
-	defer p.Close()
-	st := soakStats{Devices: devices}
+	// Fixed ports, kept across server restarts, each behind its own proxy.
+	srvs := make([]*soakServer, nservers)
+	for i := range srvs {
+		s := &soakServer{dbArgs: k.dbArgs(), listen: "127.0.0.1:" + strconv.Itoa(freePort(t))}
+		s.start(t)
+		p, err := faultproxy.Start(ctx, s.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		s.proxy = p
+		srvs[i] = s
+	}
+	k.url = "http://" + srvs[0].listen
+	st := soakStats{Devices: devices, Servers: nservers}
 
 	offsets := []time.Duration{time.Hour, -24 * time.Hour}
 	devs := make([]*soakDevice, devices)
@@ -143,6 +159,7 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 		if i < len(offsets) {
 			off = offsets[i]
 		}
+		p := srvs[i%len(srvs)].proxy
 		devs[i] = &soakDevice{l: k.laptopClock(fmt.Sprintf("d%d", i), "musterstadt", p.URL(), off)}
 		devs[i].startAgent()
 	}
@@ -152,8 +169,8 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 				d.stopAgent()
 			}
 		}
-		if serverUp {
-			srv.stop()
+		for _, s := range srvs {
+			s.stop()
 		}
 	}()
 
@@ -177,14 +194,18 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 				f.Stall, f.StallFor = rng.Float64()*0.1, time.Duration(rng.Intn(3000))*time.Millisecond
 				f.Duplicate = rng.Float64() * 0.3
 			}
-			p.Set(f)
+			for i, s := range srvs {
+				f.Seed += int64(i)
+				s.proxy.Set(f)
+			}
 			nextFault = time.Now().Add(time.Duration(200+rng.Intn(1500)) * time.Millisecond)
 		}
 		if time.Now().After(nextKill) {
-			if rng.Intn(4) == 0 {
-				srv.stop()
+			if s := serverToRestart(rng, srvs); s != nil {
+				s.stop()
 				time.Sleep(time.Duration(rng.Intn(300)) * time.Millisecond)
-				srv.start(t)
+				s.start(t)
+				s.restart++
 				st.ServerKills++
 			} else {
 				d := devs[rng.Intn(len(devs))]
@@ -200,8 +221,19 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 
 	// The network heals: stop the agents and sync each laptop until all
 	// agree with the server.
-	p.Set(faultproxy.Faults{})
-	fs := p.Stats()
+	var fs faultproxy.Stats
+	for _, s := range srvs {
+		s.proxy.Set(faultproxy.Faults{})
+		ps := s.proxy.Stats()
+		fs.Refused += ps.Refused
+		fs.Dropped += ps.Dropped
+		fs.Delayed += ps.Delayed
+		fs.Cut += ps.Cut
+		fs.Stalled += ps.Stalled
+		fs.Duplicated += ps.Duplicated
+		fs.Down += ps.Down
+		st.ServerRestarts = append(st.ServerRestarts, s.restart)
+	}
 	st.Faults = int(fs.Refused + fs.Dropped + fs.Delayed + fs.Cut + fs.Stalled + fs.Duplicated + fs.Down)
 	st.FaultsBy = map[string]int64{"refused": fs.Refused, "dropped": fs.Dropped, "delayed": fs.Delayed, "cut": fs.Cut,
 		"stalled": fs.Stalled, "duplicated": fs.Duplicated, "down": fs.Down}
@@ -226,12 +258,30 @@ func runSoak(t *testing.T, devices int, dur time.Duration) {
 			}
 		}
 	}
-	srv.stop()
-	serverUp = false
+	for _, s := range srvs {
+		s.stop()
+	}
 	checkSoak(t, k, devs, converged, &st)
 	summary, _ := json.Marshal(st)
-	fmt.Printf("soak: seed %d, %s: %s\n", seed, dur, summary)
-	t.Logf("soak: seed %d, %s: %s", seed, dur, summary)
+	fmt.Printf("soak: seed %d, %s, %s: %s\n", seed, dur, backend, summary)
+	t.Logf("soak: seed %d, %s, %s: %s", seed, dur, backend, summary)
+}
+
+// serverToRestart decides whether a kill round restarts a server, and
+// which: one round in four, the server restarted least; with several
+// servers, first each in turn, so that every one goes down even in a
+// short run. nil means an agent.
+func serverToRestart(rng *rand.Rand, srvs []*soakServer) *soakServer {
+	least := srvs[0]
+	for _, s := range srvs[1:] {
+		if s.restart < least.restart {
+			least = s
+		}
+	}
+	if (len(srvs) > 1 && least.restart == 0) || rng.Intn(4) == 0 {
+		return least
+	}
+	return nil
 }
 
 // soakOp does one thing a clerk does on laptop l.
@@ -321,17 +371,13 @@ func checkSoak(t *testing.T, k *kit, devs []*soakDevice, converged bool, st *soa
 	}
 	st.Conflicts = strings.Count(want, `"type":"conflict"`)
 
-	db, err := sql.Open("sqlite", "file:"+k.srvDB+"?_pragma=query_only(1)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := k.serverSQL()
 
 	// 2. Every change made anywhere is on the server exactly once.
 	for i, d := range devs {
 		err := d.l.st.Changes(ctx, 0, 0, false, func(c store.Change) error {
 			var n int
-			if err := db.QueryRowContext(ctx, `SELECT count(*) FROM change WHERE id = ?`, c.ID).Scan(&n); err != nil {
+			if err := db.queryRow(`SELECT count(*) FROM change WHERE id = ?`, c.ID).Scan(&n); err != nil {
 				return err
 			}
 			if n != 1 {
@@ -363,7 +409,7 @@ func checkSoak(t *testing.T, k *kit, devs []*soakDevice, converged bool, st *soa
 		version int64
 	}
 	last := map[string]map[string]setter{} // record -> field -> last setter
-	rows, err := db.QueryContext(ctx, `SELECT id, record_id, record_type, op, fields, base_version, version, device, state
+	rows, err := db.query(`SELECT id, record_id, record_type, op, fields, base_version, version, device, state
 		FROM change WHERE device != 'central' ORDER BY seq`)
 	if err != nil {
 		t.Fatal(err)
@@ -406,11 +452,7 @@ func checkSoak(t *testing.T, k *kit, devs []*soakDevice, converged bool, st *soa
 
 	// 4. No sealed case is lost: the server has every case a laptop
 	// sealed, sealed, with its content.
-	srv, err := server.Open(ctx, server.Config{DBPath: k.srvDB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := k.openServer()
 	for i, d := range devs {
 		err := d.l.st.Changes(ctx, 0, 0, false, func(c store.Change) error {
 			if c.RecordType != domain.TypeCase || c.PlainValues["status"].New != string(domain.StatusSealed) {

@@ -133,8 +133,8 @@ func TestServe_OperationsEndpoints(t *testing.T) {
 
 func TestServe_MetricsToken(t *testing.T) {
 	t.Setenv(envMasterKey, "")
-	dir := t.TempDir()
-	db, key, tokenFile := filepath.Join(dir, "central.db"), filepath.Join(dir, "central.db.key"), filepath.Join(t.TempDir(), "metrics.token")
+	db, key := newServerDB(t, t.TempDir())
+	tokenFile := filepath.Join(t.TempDir(), "metrics.token")
 	if err := os.WriteFile(tokenFile, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}

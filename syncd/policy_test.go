@@ -56,10 +56,10 @@ func TestFourEyes_PolicySetByAdminReachesLaptop(t *testing.T) {
 	}
 
 	var out, errOut bytes.Buffer
-	if code := run(k.ctx, []string{"admin", "policy", "--db", k.srvDB, "--tenant", "nirgendwo", "--four-eyes", "on"}, &out, &errOut); code == 0 {
+	if code := run(k.ctx, append(append([]string{"admin", "policy"}, k.dbArgs()...), "--tenant", "nirgendwo", "--four-eyes", "on"), &out, &errOut); code == 0 {
 		t.Errorf("policy of an unknown tenant: exit 0, %q", out.String())
 	}
-	if code := run(k.ctx, []string{"admin", "policy", "--db", k.srvDB, "--tenant", "musterstadt", "--four-eyes", "vielleicht"}, &out, &errOut); code == 0 {
+	if code := run(k.ctx, append(append([]string{"admin", "policy"}, k.dbArgs()...), "--tenant", "musterstadt", "--four-eyes", "vielleicht"), &out, &errOut); code == 0 {
 		t.Errorf("--four-eyes vielleicht: exit 0")
 	}
 }

@@ -165,8 +165,8 @@ func TestAdminRotateKey(t *testing.T) {
 		t.Error("rotating one tenant's key changed another's")
 	}
 	for _, args := range [][]string{
-		{"admin", "rotate-key", "--db", k.srvDB, "--tenant", "nirgendwo"},
-		{"admin", "rotate-key", "--db", k.srvDB},
+		append(append([]string{"admin", "rotate-key"}, k.dbArgs()...), "--tenant", "nirgendwo"),
+		append([]string{"admin", "rotate-key"}, k.dbArgs()...),
 	} {
 		var out, errOut bytes.Buffer
 		if code := run(k.ctx, args, &out, &errOut); code == 0 {

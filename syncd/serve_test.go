@@ -75,6 +75,7 @@ func (b *lockedBuffer) Write(p []byte) (int, error) {
 }
 
 func TestServe_MasterKeyBesideDB(t *testing.T) {
+	sqliteOnly(t, "a PostgreSQL database has no directory for the key to lie in")
 	t.Setenv(envMasterKey, "")
 	dir, keyDir := t.TempDir(), t.TempDir()
 	db := filepath.Join(dir, "central.db")
@@ -115,7 +116,8 @@ func TestServe_MasterKeyReadableByOthers(t *testing.T) {
 		t.Skip("file modes are not permissions on Windows")
 	}
 	t.Setenv(envMasterKey, "")
-	db, key := filepath.Join(t.TempDir(), "central.db"), filepath.Join(t.TempDir(), "master.key")
+	db, _ := newServerDB(t, t.TempDir())
+	key := filepath.Join(t.TempDir(), "master.key")
 	if err := os.WriteFile(key, bytes.Repeat([]byte{7}, 32), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +142,7 @@ func TestServe_MasterKeyReadableByOthers(t *testing.T) {
 
 func TestServe_PlainHTTPOnlyOnLoopback(t *testing.T) {
 	t.Setenv(envMasterKey, "")
-	dir := t.TempDir()
-	db, key := filepath.Join(dir, "central.db"), filepath.Join(dir, "central.db.key")
+	db, key := newServerDB(t, t.TempDir())
 	for _, listen := range []string{"0.0.0.0:0", ":0"} {
 		started, code, stderr := serveOnce(t, "--db", db, "--master-key", key, "--listen", listen)
 		if started || code == 0 {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/domain"
-	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
@@ -275,11 +274,7 @@ func TestSync_SealedCaseIsShreddedAfterAcknowledgement(t *testing.T) {
 	if st != srvExp {
 		t.Errorf("exports differ:\n%s\n%s", srvExp, st)
 	}
-	srv, err := server.Open(k.ctx, server.Config{DBPath: k.srvDB})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := k.openServer()
 	rec, err := srv.Record(k.ctx, "musterstadt", c.ID)
 	if err != nil || rec.Fields["form.surname"] != "Mustermann" || rec.Fields["status"] != "sealed" {
 		t.Errorf("server's copy of the sealed case: status %q, surname kept %v, %v",

@@ -23,11 +23,16 @@ import (
 )
 
 type kit struct {
-	t     *testing.T
-	ctx   context.Context
-	dir   string
-	url   string
-	srvDB string
+	t      *testing.T
+	ctx    context.Context
+	dir    string
+	url    string
+	srvDB  string // the server's database: SQLite file or PostgreSQL URL (serverdb_test.go)
+	srvKey string // its master key file
+	// serveLog is what `syncd serve` wrote to stderr; serveExited is
+	// closed when it returned.
+	serveLog    *lockedBuffer
+	serveExited chan struct{}
 }
 
 // lineWriter hands the first line written to it to a channel.
@@ -52,18 +57,20 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 }
 
 // startKit runs `syncd serve` with tenant "musterstadt" and a second
-// tenant "beispielheim".
+// tenant "beispielheim", on SQLite or, with BK_TEST_SERVER_DB=postgres,
+// on PostgreSQL.
 func startKit(t *testing.T) *kit {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	k := &kit{t: t, ctx: ctx, dir: t.TempDir()}
-	k.srvDB = filepath.Join(k.dir, "central.db")
+	k := &kit{t: t, ctx: ctx, dir: t.TempDir(), serveLog: &lockedBuffer{}, serveExited: make(chan struct{})}
+	k.srvDB, k.srvKey = newServerDB(t, k.dir)
 	out := &lineWriter{first: make(chan string, 1)}
-	var errOut bytes.Buffer
+	errOut := k.serveLog
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--db", k.srvDB, "--master-key", k.srvDB + ".key", "--listen", "127.0.0.1:0",
-			"--tenant", "musterstadt", "--tenant-name", "Stadt Musterstadt"}, out, &errOut)
+		defer close(k.serveExited)
+		done <- run(ctx, append(append([]string{"serve"}, k.dbArgs()...), "--listen", "127.0.0.1:0",
+			"--tenant", "musterstadt", "--tenant-name", "Stadt Musterstadt"), out, errOut)
 	}()
 	select {
 	case line := <-out.first:
@@ -93,7 +100,7 @@ func startKit(t *testing.T) *kit {
 func (k *kit) admin(args ...string) string {
 	k.t.Helper()
 	var out, errOut bytes.Buffer
-	full := append([]string{"admin", args[0], "--db", k.srvDB}, args[1:]...)
+	full := append(append([]string{"admin", args[0]}, k.dbArgs()...), args[1:]...)
 	if code := run(k.ctx, full, &out, &errOut); code != 0 {
 		k.t.Fatalf("syncd %s: exit %d: %s", strings.Join(full, " "), code, errOut.String())
 	}
@@ -171,7 +178,7 @@ func (l *laptop) export() string {
 func (k *kit) export(tenant string) string {
 	k.t.Helper()
 	var out, errOut bytes.Buffer
-	if code := run(k.ctx, []string{"export", "--db", k.srvDB, "--tenant", tenant}, &out, &errOut); code != 0 {
+	if code := run(k.ctx, append(append([]string{"export"}, k.dbArgs()...), "--tenant", tenant), &out, &errOut); code != 0 {
 		k.t.Fatalf("export: exit %d: %s", code, errOut.String())
 	}
 	return out.String()

@@ -55,3 +55,10 @@ func TestCluster_DatabasesAndRestart(t *testing.T) {
 		t.Fatalf("after restart: %d, %v", x, err)
 	}
 }
+
+func TestRebind(t *testing.T) {
+	got := pgtest.Rebind(`SELECT a FROM t WHERE b = ? AND c IN (?, ?)`)
+	if want := `SELECT a FROM t WHERE b = $1 AND c IN ($2, $3)`; got != want {
+		t.Errorf("Rebind: %q, want %q", got, want)
+	}
+}

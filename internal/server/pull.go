@@ -115,13 +115,20 @@ func (s *Server) handlePull(w http.ResponseWriter, r *http.Request, dev Device) 
 	enc.SetEscapeHTML(false)
 	// Once a byte has gone out the status is 200; a failure then cuts the
 	// page short (no End line), which the agent treats as an interrupted
-	// pull. Before that, a database that is away is answered 503.
+	// pull. Before that, a database that is away is answered 503. A
+	// database that went away mid-page is logged as fail logs its 503: a
+	// warning, not an error of the server's own making.
 	abort := func(err error) {
-		if out.n == 0 && errors.Is(err, ErrUnavailable) {
+		unavailable := errors.Is(err, ErrUnavailable)
+		if out.n == 0 && unavailable {
 			s.fail(w, r, err)
 			return
 		}
-		if ctx.Err() == nil {
+		switch {
+		case ctx.Err() != nil:
+		case unavailable:
+			s.log.Warn("pull cut short: database unavailable", "tenant", dev.Tenant, "device", dev.ID, "err", err)
+		default:
 			s.log.Error("pull cut short", "tenant", dev.Tenant, "device", dev.ID, "err", err)
 		}
 		bw.Flush()

@@ -48,7 +48,8 @@ type cluster struct {
 	dir     string
 	addr    string // host:port, the same after every restart
 	url     string
-	srvDB   string
+	srvDB   string // SQLite file or PostgreSQL URL (serverdb_test.go)
+	srvKey  string // its master key file
 	server  *proc
 	laptops []*laptop
 	nlog    int
@@ -96,7 +97,7 @@ func newCluster(t *testing.T) *cluster {
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &cluster{t: t, ctx: ctx, seed: seed, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		dir: t.TempDir(), kills: map[string]int{}, phases: map[string]int{}, stuck: map[string]bool{}}
-	c.srvDB = filepath.Join(c.dir, "central.db")
+	c.srvDB, c.srvKey = newServerDB(t, c.dir)
 	c.addr = freeAddr(t)
 	c.url = "http://" + c.addr
 	t.Cleanup(func() {
@@ -173,8 +174,7 @@ func (p *proc) kill() {
 
 func (c *cluster) startServer() {
 	c.t.Helper()
-	c.server = c.start("serve", "serve", "--db", c.srvDB, "--master-key", c.srvDB+".key", "--listen", c.addr,
-		"--tenant", tenant)
+	c.server = c.start("serve", append(append([]string{"serve"}, c.dbArgs()...), "--listen", c.addr, "--tenant", tenant)...)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b, _ := os.ReadFile(c.server.log)
@@ -241,7 +241,7 @@ func (c *cluster) addLaptop(name string, fill func(l *laptop, ss *store.Session)
 	if _, err := ss.DeviceKey(c.ctx); err != nil {
 		c.t.Fatal(err)
 	}
-	code := strings.TrimSpace(c.mustRun("admin", "enrol", "--db", c.srvDB, "--tenant", tenant))
+	code := strings.TrimSpace(c.mustRun(append(append([]string{"admin", "enrol"}, c.dbArgs()...), "--tenant", tenant)...))
 	c.mustRun("agent", "enroll", "--db", l.path, "--server", c.url, "--code", code, "--name", name)
 	if fill != nil {
 		fill(l, ss)
@@ -377,7 +377,7 @@ func integrity(ctx context.Context, path string) error {
 }
 
 // queryStrings returns the first column of every row.
-func queryStrings(ctx context.Context, db *sql.DB, q string, args ...any) ([]string, error) {
+func queryStrings(ctx context.Context, db querier, q string, args ...any) ([]string, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -451,13 +451,10 @@ func (c *cluster) killAndCheck(round int, server bool, victims []*laptop) {
 // partialUploads counts the server's attachments begun and not complete.
 func (c *cluster) partialUploads() int {
 	c.t.Helper()
-	db, err := openSQL(c.srvDB)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	db := c.mustServerSQL()
 	defer db.Close()
 	var n int
-	if err := db.QueryRowContext(c.ctx, `SELECT count(*) FROM attachment WHERE complete = 0 AND received > 0`).Scan(&n); err != nil {
+	if err := db.QueryRowContext(c.ctx, `SELECT count(*) FROM attachment WHERE NOT complete AND received > 0`).Scan(&n); err != nil {
 		c.t.Fatal(err)
 	}
 	return n
@@ -515,13 +512,10 @@ func (c *cluster) check(when string) {
 		acks = append(acks, a)
 	}
 
-	if err := integrity(c.ctx, c.srvDB); err != nil {
+	if err := c.serverIntegrity(); err != nil {
 		c.t.Fatalf("%s: server: %v", when, err)
 	}
-	srv, err := openSQL(c.srvDB)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	srv := c.mustServerSQL()
 	defer srv.Close()
 	if err := checkServerAttachments(c.ctx, srv, false); err != nil {
 		c.t.Fatalf("%s: server: %v", when, err)
@@ -534,7 +528,7 @@ func (c *cluster) check(when string) {
 	for _, id := range ids {
 		atServer[id] = true
 	}
-	complete, err := queryStrings(c.ctx, srv, `SELECT sha256 FROM attachment WHERE tenant = ? AND complete = 1`, tenant)
+	complete, err := queryStrings(c.ctx, srv, `SELECT sha256 FROM attachment WHERE tenant = ? AND complete`, tenant)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -571,13 +565,10 @@ func (c *cluster) check(when string) {
 // fails the test.
 func (c *cluster) stuckUpload(l *laptop, sha string) bool {
 	c.t.Helper()
-	db, err := openSQL(c.srvDB)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	db := c.mustServerSQL()
 	var length, received int64
 	var complete bool
-	err = db.QueryRowContext(c.ctx, `SELECT length, received, complete FROM attachment
+	err := db.QueryRowContext(c.ctx, `SELECT length, received, complete FROM attachment
 		WHERE tenant = ? AND sha256 = ?`, tenant, sha).Scan(&length, &received, &complete)
 	db.Close()
 	if err != nil || complete || received != length || !c.server.running() {
@@ -611,7 +602,7 @@ func (c *cluster) unstick() {
 // another without gap or overlap up to its offset, that a complete one has
 // all its bytes, and with content also that they hash to the sealed
 // SHA-256 the agent announced.
-func checkServerAttachments(ctx context.Context, srv *sql.DB, content bool) error {
+func checkServerAttachments(ctx context.Context, srv *serverSQL, content bool) error {
 	type att struct {
 		sha, sealed      string
 		length, received int64
@@ -679,7 +670,7 @@ func checkServerAttachments(ctx context.Context, srv *sql.DB, content bool) erro
 	return nil
 }
 
-func queryBlobs(ctx context.Context, db *sql.DB, q string, args ...any) ([][]byte, error) {
+func queryBlobs(ctx context.Context, db querier, q string, args ...any) ([][]byte, error) {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -722,10 +713,7 @@ func (c *cluster) state(l *laptop) syncState {
 
 func (c *cluster) head() int64 {
 	c.t.Helper()
-	db, err := openSQL(c.srvDB)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	db := c.mustServerSQL()
 	defer db.Close()
 	var h int64
 	if err := db.QueryRowContext(c.ctx, `SELECT coalesce(max(seq), 0) FROM change WHERE tenant = ?`, tenant).Scan(&h); err != nil {
@@ -803,10 +791,7 @@ func (c *cluster) converge(wait time.Duration) {
 // its laptop.
 func (c *cluster) assertConverged() {
 	c.t.Helper()
-	srv, err := openSQL(c.srvDB)
-	if err != nil {
-		c.t.Fatal(err)
-	}
+	srv := c.mustServerSQL()
 	defer srv.Close()
 	count := map[string]int{}
 	rows, err := srv.QueryContext(c.ctx, `SELECT id, count(*) FROM change WHERE tenant = ? GROUP BY id`, tenant)
@@ -829,7 +814,7 @@ func (c *cluster) assertConverged() {
 	// other's visits make those now and then. They are changes no laptop
 	// made; any other central change would be one too many.
 	var conflicts, central int
-	err = srv.QueryRowContext(c.ctx, `SELECT count(*), coalesce(sum(record_type = 'conflict'), 0) FROM change
+	err = srv.QueryRowContext(c.ctx, `SELECT count(*), coalesce(sum(CASE WHEN record_type = 'conflict' THEN 1 ELSE 0 END), 0) FROM change
 		WHERE tenant = ? AND device = ?`, tenant, syncproto.CentralDevice).Scan(&central, &conflicts)
 	if err != nil {
 		c.t.Fatal(err)
@@ -841,7 +826,7 @@ func (c *cluster) assertConverged() {
 		c.t.Error(err)
 	}
 
-	want := c.mustRun("export", "--db", c.srvDB, "--tenant", tenant)
+	want := c.mustRun(append(append([]string{"export"}, c.dbArgs()...), "--tenant", tenant)...)
 	own := 0
 	for _, l := range c.laptops {
 		db, err := openSQL(l.path)
@@ -964,8 +949,12 @@ func (c *cluster) report(start time.Time) {
 		ph = append(ph, fmt.Sprintf("%s=%d", k, n))
 	}
 	sort.Strings(ph)
-	c.t.Logf("crash: seed %d: %d agent kills, %d server kills (%d rounds left an upload cut short at the server, "+
-		"%d stuck uploads); victim@phase of each agent: %s; took %v", c.seed, c.kills["agent"],
+	backend := "sqlite"
+	if onPostgres() {
+		backend = "postgres"
+	}
+	c.t.Logf("crash: seed %d, %s: %d agent kills, %d server kills (%d rounds left an upload cut short at the server, "+
+		"%d stuck uploads); victim@phase of each agent: %s; took %v", c.seed, backend, c.kills["agent"],
 		c.kills["server"], c.kills["partial"], len(c.stuck), strings.Join(ph, " "), time.Since(start).Round(time.Millisecond))
 }
 

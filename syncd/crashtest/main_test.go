@@ -3,7 +3,8 @@
 package crashtest
 
 // TestMain builds the syncd binary once; every test runs it as real
-// processes.
+// processes. With BK_TEST_SERVER_DB=postgres the server's database is
+// PostgreSQL (serverdb_test.go).
 
 import (
 	"flag"
@@ -12,6 +13,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/buergerkoffer/kit/internal/pgtest"
 )
 
 // syncdBin is the path of the binary built by TestMain ("" with -short).
@@ -20,7 +23,7 @@ var syncdBin string
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if testing.Short() {
-		os.Exit(m.Run())
+		os.Exit(pgtest.Main(m))
 	}
 	dir, err := os.MkdirTemp("", "crashtest-bin-")
 	if err != nil {
@@ -36,7 +39,7 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(dir)
 		os.Exit(2)
 	}
-	code := m.Run()
+	code := pgtest.Main(m) // stops PostgreSQL, if a test started it
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

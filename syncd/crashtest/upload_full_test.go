@@ -43,11 +43,8 @@ func TestUpload_CompletedAfterKillAtFullOffset(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The state the kill leaves: every piece stored, not complete.
-	db, err := openSQL(c.srvDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ExecContext(c.ctx, `UPDATE attachment SET complete = 0, completed_at = NULL`); err != nil {
+	db := c.mustServerSQL()
+	if _, err := db.ExecContext(c.ctx, `UPDATE attachment SET complete = false, completed_at = NULL`); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
