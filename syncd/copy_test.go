@@ -375,8 +375,9 @@ func (l *laptop) syncErr() error {
 }
 
 func TestCopy_LaptopsCarryOnAfterMovingToPostgresAndBack(t *testing.T) {
+	sqliteOnly(t, "the town starts on SQLite and the test moves it to PostgreSQL and back itself")
 	k := startKit(t)
-	key := k.srvDB + ".key"
+	key := k.srvKey
 	px := newSwitchProxy(t, strings.TrimPrefix(k.url, "http://"))
 	m := &move{k: k, px: px, key: key}
 	m.a, m.e = k.laptopVia("a", "musterstadt", px.URL()), k.laptopVia("e", "musterstadt", px.URL())
@@ -426,8 +427,9 @@ func TestCopy_LaptopsCarryOnAfterMovingToPostgresAndBack(t *testing.T) {
 
 // What would copy wrongly is refused before anything is opened or made.
 func TestCopy_RefusesBadArguments(t *testing.T) {
+	sqliteOnly(t, "a missing source is a missing SQLite file")
 	k := startKit(t)
-	key := k.srvDB + ".key"
+	key := k.srvKey
 	to := filepath.Join(k.dir, "new.db")
 	for _, tc := range []struct {
 		name string
