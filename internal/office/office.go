@@ -149,14 +149,17 @@ func (o *Office) routes() {
 }
 
 // securityHeaders sets the headers every answer carries: no script, no
-// framing, no referrer, and nothing cached but the style sheet.
+// framing, no referrer to other sites, and nothing cached but the style
+// sheet. The referrer policy is same-origin, not no-referrer: under
+// no-referrer a browser sends "Origin: null" with every form it posts,
+// also to its own site, and sameOrigin refuses that.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "+
 			"frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if strings.HasPrefix(r.URL.Path, "/static/") {
