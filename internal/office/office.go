@@ -202,17 +202,17 @@ func (o *Office) fail(w http.ResponseWriter, r *http.Request, s *session, err er
 	}
 	o.log.Error("office request failed", "path", r.URL.Path, "err", err)
 	o.renderStatus(w, r, s, status, "error", &page{Title: "Fehler",
-		Message: "Die Anfrage konnte nicht bearbeitet werden. Bitte später erneut versuchen."})
+		Error: "Die Anfrage konnte nicht bearbeitet werden. Bitte später erneut versuchen."})
 }
 
 func (o *Office) notFound(w http.ResponseWriter, r *http.Request, s *session) {
 	o.renderStatus(w, r, s, http.StatusNotFound, "error", &page{Title: "Nicht gefunden",
-		Message: "Diese Seite gibt es nicht."})
+		Error: "Diese Seite gibt es nicht."})
 }
 
 func (o *Office) forbidden(w http.ResponseWriter, r *http.Request, s *session) {
 	o.renderStatus(w, r, s, http.StatusForbidden, "error", &page{Title: "Nicht erlaubt",
-		Message: "Dafür fehlt Ihnen die Berechtigung, oder das Formular ist abgelaufen. Bitte die Seite neu laden."})
+		Error: "Dafür fehlt Ihnen die Berechtigung, oder das Formular ist abgelaufen. Bitte die Seite neu laden."})
 }
 
 var timeZero time.Time
