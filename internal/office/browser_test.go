@@ -202,6 +202,15 @@ func TestBrowser_PlanningReachesLaptop(t *testing.T) {
 // the audit log, and one page in English.
 func TestBrowser_AdminPages(t *testing.T) {
 	e := newEnv(t)
+	// Something for the audit log: a case opened and decided.
+	l := e.laptop(tenantA)
+	id := l.sealCase("Mustermann", "Erika")
+	l.sync()
+	sb := e.browser()
+	sb.login("sb.meier")
+	_, page, _ := sb.get("/cases/" + id)
+	sb.post("/cases/"+id+"/decision", url.Values{"outcome": {"accepted"}, "version": {versionOf(t, page)}})
+
 	p := signIn(t, e, "admin.vogel", "/staff")
 	p.Check("staff")
 	p.Click("Löschen: sb.kaya")
@@ -211,8 +220,11 @@ func TestBrowser_AdminPages(t *testing.T) {
 	p.Check("staff-delete")
 	p.Click("Abbrechen")
 	p.Click("#nav-audit")
-	if body := p.Text("main"); !strings.Contains(body, "admin.vogel") {
-		t.Errorf("audit log lacks the sign-in:\n%s", body)
+	if body := p.Text("main"); !strings.Contains(body, "admin.vogel") || !strings.Contains(body, id) {
+		t.Errorf("audit log lacks the sign-in or the case:\n%s", body)
+	}
+	if got := p.Text("#audit-table tbody tr:nth-child(2)"); !strings.Contains(got, "Fall entschieden\t"+id+"\tAngenommen") {
+		t.Errorf("the decision in the audit log: %q", got)
 	}
 	p.Check("audit")
 	p.Click("English")
@@ -220,8 +232,14 @@ func TestBrowser_AdminPages(t *testing.T) {
 		t.Errorf("English audit page: lang %q, h1 %q", lang, p.Text("h1"))
 	}
 	p.Check("audit-en")
-	p.Open(e.officeURL + "/cases/0190a5b2-0000-7000-8000-000000000000")
-	p.Check("not-found")
+	if code := p.Open(e.officeURL + "/nirgends"); code != 404 {
+		t.Errorf("a page that does not exist: %d", code)
+	}
+	p.Check("not-found-en")
+	if code := p.Open(e.officeURL + "/inbox"); code != 403 {
+		t.Errorf("the inbox for an admin: %d", code)
+	}
+	p.Check("forbidden-en")
 }
 
 // Without a session every page ends on the login; the session cookie is
