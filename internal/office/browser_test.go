@@ -235,6 +235,9 @@ func TestBrowser_AdminPages(t *testing.T) {
 	if code := p.Open(e.officeURL + "/nirgends"); code != 404 {
 		t.Errorf("a page that does not exist: %d", code)
 	}
+	if p.Count("#nav-audit") != 1 {
+		t.Error("the 404 of a signed-in admin lost the navigation")
+	}
 	p.Check("not-found-en")
 	if code := p.Open(e.officeURL + "/inbox"); code != 403 {
 		t.Errorf("the inbox for an admin: %d", code)

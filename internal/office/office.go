@@ -143,7 +143,9 @@ func (o *Office) routes() {
 	m.HandleFunc("POST /staff/{user}", o.auth(o.role(o.changeStaff, server.RoleAdmin)))
 	m.HandleFunc("GET /audit", o.auth(o.role(o.auditPage, server.RoleAdmin)))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		o.notFound(w, r, nil)
+		// Signed in, the 404 keeps the navigation (and the way out).
+		s, _ := o.current(r)
+		o.notFound(w, r, s)
 	})
 	o.mux = m
 }
