@@ -275,3 +275,31 @@ func TestBrowser_SessionCookie(t *testing.T) {
 		t.Errorf("after signing out /inbox ends on %s", got)
 	}
 }
+
+// After five wrong passwords the sixth attempt, right or wrong, gets the
+// 429 page and no session.
+func TestBrowser_LoginThrottle(t *testing.T) {
+	e := newEnv(t)
+	p := browsertest.New(t)
+	p.Open(e.officeURL + "/login")
+	for i := 0; i < 5; i++ {
+		p.Fill("Benutzername", "sb.meier")
+		p.Fill("Passwort", "falsch-"+strings.Repeat("x", i))
+		if code := p.Click("Anmelden"); code != 401 {
+			t.Fatalf("wrong password %d: %d", i+1, code)
+		}
+	}
+	if p.Count(`#error[role="alert"]`) != 1 {
+		t.Error("the failed sign-in is not announced as an error")
+	}
+	p.Check("login-failed")
+	p.Fill("Benutzername", "sb.meier")
+	p.Fill("Passwort", staffPassword)
+	if code := p.Click("Anmelden"); code != 429 {
+		t.Fatalf("sixth attempt: %d", code)
+	}
+	if p.Cookie("bk_office") != nil {
+		t.Error("a session after the throttle")
+	}
+	p.Check("login-throttled")
+}

@@ -155,8 +155,8 @@ func (o *Office) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // showLogin renders the sign-in form with a fresh token, which the POST
 // must return both as a cookie and in the form (the session does not yet
-// exist to hold it).
-func (o *Office) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+// exist to hold it), and with errMsg (German; "" for none) as an error.
+func (o *Office) showLogin(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	tok, err := crypto.NewToken()
 	if err != nil {
 		o.fail(w, r, nil, err)
@@ -167,7 +167,7 @@ func (o *Office) showLogin(w http.ResponseWriter, r *http.Request, status int, m
 	if !localPath(next) {
 		next = ""
 	}
-	o.renderStatus(w, r, nil, status, "login", &page{Title: "Anmelden", CSRF: tok, Message: msg,
+	o.renderStatus(w, r, nil, status, "login", &page{Title: "Anmelden", CSRF: tok, Error: errMsg,
 		Data: map[string]string{"Next": next, "User": r.PostFormValue("username")}})
 }
 
