@@ -213,15 +213,14 @@ run: build
 
 # Every screen in German as PNG files in ./screenshots, rendered headless
 # by the UI tests (which drive a whole case, a conflict, the lock and the
-# settings against the simulators).
-# The office's pages, taken by headless Chromium (internal/browsertest
-# writes them under screenshots/office/), join once internal/office has its
-# browser tests, with this line after the app's:
-#	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(GO) test -count=1 ./internal/office/...
-screenshots:
+# settings against the simulators), and every page of the town hall's
+# office under screenshots/office/, taken by headless Chromium in the
+# office's browser tests (which need make deps: chromium and axe-core).
+screenshots: deps
 	@rm -rf screenshots
 	SCREENSHOTS_DIR=$(CURDIR)/screenshots CGO_ENABLED=0 $(GO) test -count=1 ./app/ui
-	@ls screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/screenshots $(GO) test -count=1 -run '^TestBrowser_' ./internal/office/
+	@ls screenshots screenshots/office
 
 clean:
 	rm -rf $(BIN) $(RUNDIR) dist

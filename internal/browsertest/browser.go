@@ -56,8 +56,10 @@ var (
 	startErr   error
 )
 
-// Main runs the tests of m and stops the browser if one was started.
-func Main(m *testing.M) int {
+// Main runs the tests of m and stops the browser if one was started. m is
+// a *testing.M, or what runs it inside another package's Main (such as
+// pgtest.Main), so that one TestMain starts and stops both.
+func Main(m interface{ Run() int }) int {
 	mainCalled = true
 	code := m.Run()
 	if shared != nil {

@@ -9,8 +9,12 @@ package office_test
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -243,9 +247,27 @@ func (e *env) laptop(tenant string) *laptop {
 	return l
 }
 
-// signaturePNG is a tiny PNG (1×1).
-var signaturePNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
-	"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82")
+// signaturePNG is a signature as the pad's driver draws it: a dark
+// stroke on white, 480×140, so the case page shows it as a person sees it.
+var signaturePNG = drawSignature()
+
+func drawSignature() []byte {
+	img := image.NewGray(image.Rect(0, 0, 480, 140))
+	for i := range img.Pix {
+		img.Pix[i] = 0xff
+	}
+	for x := 30.0; x < 450; x += 0.25 {
+		y := 70 + 35*math.Sin(x/23)*math.Cos(x/71) - (x-240)*(x-240)/9000
+		for d := -1; d <= 1; d++ {
+			img.SetGray(int(x), int(y)+d, color.Gray{Y: 0x20})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
 
 // sealCase captures a Meldebescheinigung for a citizen with the ID
 // document read, signature and ISO record, signs and seals it, and

@@ -143,20 +143,25 @@ func (o *Office) routes() {
 	m.HandleFunc("POST /staff/{user}", o.auth(o.role(o.changeStaff, server.RoleAdmin)))
 	m.HandleFunc("GET /audit", o.auth(o.role(o.auditPage, server.RoleAdmin)))
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		o.notFound(w, r, nil)
+		// Signed in, the 404 keeps the navigation (and the way out).
+		s, _ := o.current(r)
+		o.notFound(w, r, s)
 	})
 	o.mux = m
 }
 
 // securityHeaders sets the headers every answer carries: no script, no
-// framing, no referrer, and nothing cached but the style sheet.
+// framing, no referrer to other sites, and nothing cached but the style
+// sheet. The referrer policy is same-origin, not no-referrer: under
+// no-referrer a browser sends "Origin: null" with every form it posts,
+// also to its own site, and sameOrigin refuses that.
 func securityHeaders(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "+
 			"frame-ancestors 'none'; base-uri 'none'")
 		hd.Set("X-Frame-Options", "DENY")
-		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Referrer-Policy", "same-origin")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if strings.HasPrefix(r.URL.Path, "/static/") {
@@ -199,17 +204,17 @@ func (o *Office) fail(w http.ResponseWriter, r *http.Request, s *session, err er
 	}
 	o.log.Error("office request failed", "path", r.URL.Path, "err", err)
 	o.renderStatus(w, r, s, status, "error", &page{Title: "Fehler",
-		Message: "Die Anfrage konnte nicht bearbeitet werden. Bitte später erneut versuchen."})
+		Error: "Die Anfrage konnte nicht bearbeitet werden. Bitte später erneut versuchen."})
 }
 
 func (o *Office) notFound(w http.ResponseWriter, r *http.Request, s *session) {
 	o.renderStatus(w, r, s, http.StatusNotFound, "error", &page{Title: "Nicht gefunden",
-		Message: "Diese Seite gibt es nicht."})
+		Error: "Diese Seite gibt es nicht."})
 }
 
 func (o *Office) forbidden(w http.ResponseWriter, r *http.Request, s *session) {
 	o.renderStatus(w, r, s, http.StatusForbidden, "error", &page{Title: "Nicht erlaubt",
-		Message: "Dafür fehlt Ihnen die Berechtigung, oder das Formular ist abgelaufen. Bitte die Seite neu laden."})
+		Error: "Dafür fehlt Ihnen die Berechtigung, oder das Formular ist abgelaufen. Bitte die Seite neu laden."})
 }
 
 var timeZero time.Time

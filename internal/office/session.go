@@ -103,7 +103,7 @@ func (o *Office) auth(h func(http.ResponseWriter, *http.Request, *session)) http
 				return
 			}
 			o.renderStatus(w, r, nil, http.StatusForbidden, "error", &page{Title: "Nicht angemeldet",
-				Message: "Ihre Sitzung ist abgelaufen. Bitte erneut anmelden."})
+				Error: "Ihre Sitzung ist abgelaufen. Bitte erneut anmelden."})
 			return
 		}
 		if r.Method == http.MethodPost && !o.sameOrigin(r) || r.Method == http.MethodPost && !validCSRF(w, r, s.CSRF) {
@@ -155,8 +155,8 @@ func (o *Office) loginPage(w http.ResponseWriter, r *http.Request) {
 
 // showLogin renders the sign-in form with a fresh token, which the POST
 // must return both as a cookie and in the form (the session does not yet
-// exist to hold it).
-func (o *Office) showLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+// exist to hold it), and with errMsg (German; "" for none) as an error.
+func (o *Office) showLogin(w http.ResponseWriter, r *http.Request, status int, errMsg string) {
 	tok, err := crypto.NewToken()
 	if err != nil {
 		o.fail(w, r, nil, err)
@@ -167,7 +167,7 @@ func (o *Office) showLogin(w http.ResponseWriter, r *http.Request, status int, m
 	if !localPath(next) {
 		next = ""
 	}
-	o.renderStatus(w, r, nil, status, "login", &page{Title: "Anmelden", CSRF: tok, Message: msg,
+	o.renderStatus(w, r, nil, status, "login", &page{Title: "Anmelden", CSRF: tok, Error: errMsg,
 		Data: map[string]string{"Next": next, "User": r.PostFormValue("username")}})
 }
 
@@ -184,7 +184,7 @@ func (o *Office) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if !o.loginFormValid(r) {
 		o.renderStatus(w, r, nil, http.StatusForbidden, "error", &page{Title: "Nicht erlaubt",
-			Message: "Das Anmeldeformular ist abgelaufen. Bitte die Seite neu laden."})
+			Error: "Das Anmeldeformular ist abgelaufen. Bitte die Seite neu laden."})
 		return
 	}
 	user := strings.ToLower(strings.TrimSpace(r.PostFormValue("username")))
@@ -202,7 +202,7 @@ func (o *Office) login(w http.ResponseWriter, r *http.Request) {
 	if wait > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(max(wait, time.Second).Seconds()))))
 		o.renderStatus(w, r, nil, http.StatusTooManyRequests, "error", &page{Title: "Zu viele Versuche",
-			Message: "Zu viele fehlgeschlagene Anmeldungen. Bitte später erneut versuchen."})
+			Error: "Zu viele fehlgeschlagene Anmeldungen. Bitte später erneut versuchen."})
 		return
 	}
 	staff, ok, err := o.srv.CheckStaffPassword(r.Context(), user, password)
