@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/office"
@@ -61,41 +59,6 @@ func runOffice(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "syncd office: %v\n", err)
 		return 2
 	}
-	hs := &http.Server{
-		Handler:           off.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	scheme := "http"
-	if *cert != "" {
-		scheme = "https"
-	}
-	// The address line is what scripts and tests wait for.
-	fmt.Fprintf(stdout, "syncd office: listening on %s://%s\n", scheme, ln.Addr())
-	done := make(chan error, 1)
-	go func() {
-		if *cert != "" {
-			done <- hs.ServeTLS(ln, *cert, *key)
-		} else {
-			done <- hs.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(stderr, "syncd office: %v\n", err)
-			return 2
-		}
-	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(shut); err != nil {
-			fmt.Fprintf(stderr, "syncd office: shutdown: %v\n", err)
-		}
-		<-done
-	}
-	return 0
+	return httpService{name: "office", handler: off.Handler(), cert: *cert, key: *key,
+		read: 30 * time.Second, write: 2 * time.Minute, log: log, stdout: stdout, stderr: stderr}.run(ctx, ln)
 }

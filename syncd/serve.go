@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -86,43 +85,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		log.Info("/metrics answers anyone who reaches this address (tenant ids and counts, no personal data); "+
 			"--metrics-token-file asks for a token", "addr", ln.Addr().String())
 	}
-	hs := &http.Server{
-		Handler:           srv.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       5 * time.Minute, // a slow mobile upload of a push batch
-		WriteTimeout:      10 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	scheme := "http"
-	if *cert != "" {
-		scheme = "https"
-	}
-	// The address line is what scripts and tests wait for.
-	fmt.Fprintf(stdout, "syncd serve: listening on %s://%s\n", scheme, ln.Addr())
-	done := make(chan error, 1)
-	go func() {
-		if *cert != "" {
-			done <- hs.ServeTLS(ln, *cert, *key)
-		} else {
-			done <- hs.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(stderr, "syncd serve: %v\n", err)
-			return 2
-		}
-	case <-ctx.Done():
-		shut, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := hs.Shutdown(shut); err != nil {
-			fmt.Fprintf(stderr, "syncd serve: shutdown: %v\n", err)
-		}
-		<-done
-	}
-	return 0
+	// A slow mobile upload of a push batch needs the long read timeout.
+	return httpService{name: "serve", handler: srv.Handler(), cert: *cert, key: *key,
+		read: 5 * time.Minute, write: 10 * time.Minute, log: log, stdout: stdout, stderr: stderr}.run(ctx, ln)
 }
 
 // isLoopback reports whether a listener's address is reachable from this
