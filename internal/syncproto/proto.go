@@ -220,12 +220,18 @@ type Entry struct {
 	Deleted bool                  `json:"deleted"`
 	// Key is the record's content key under the page key; absent for
 	// records whose key a device must not get (signed cases) or that
-	// this device sent itself.
+	// this device sent itself, and in revision 2 from all but the first
+	// entry of a record in a page.
 	Key []byte `json:"key,omitempty"`
+	// Own marks the pulling device's own change that the server merged
+	// as pushed (revision 2): only Seq and Version are set, the device
+	// holds the rest. Never in JSON.
+	Own bool `json:"-"`
 }
 
 // PullLine is one line of a pull: first a Page, then Entries, then End.
-// A pull cut short has no End; the agent keeps what it committed.
+// A pull cut short has no End; the agent keeps what it committed. In
+// revision 1 each is a JSON line; revision 2 frames them (pullframe.go).
 type PullLine struct {
 	Page  *Page  `json:"page,omitempty"`
 	Entry *Entry `json:"entry,omitempty"`

@@ -28,7 +28,10 @@ const (
 
 // The revisions this program speaks.
 const (
-	Revision    = 1 // the newest
+	// Revision 2: the pull is framed in binary and leaves out what the
+	// device has already (pullframe.go); a revision-1 agent still gets
+	// JSON lines.
+	Revision    = 2 // the newest
 	MinRevision = 1 // the oldest it still speaks
 )
 
