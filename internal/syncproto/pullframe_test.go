@@ -29,7 +29,7 @@ func sampleLines() []syncproto.PullLine {
 			RecordID: "01A227F8-CA8E-751F-835A-BD7F19E61964", RecordType: "case", Op: "update",
 			Fields: []string{"status"}, Plain: map[string]syncproto.FieldChange{"status": {Old: "draft", New: "sealed"}},
 			BaseVersion: 2, HLC: "h", Device: "central", Clerk: "dev-a", CreatedAt: "t"},
-			State: map[string]syncproto.FieldState{"status": {Src: id, Version: 2}, "x": {Src: "C-1", Version: 3}},
+			State:   map[string]syncproto.FieldState{"status": {Src: id, Version: 2}, "x": {Src: "C-1", Version: 3}},
 			Deleted: true}},
 		{Entry: &syncproto.Entry{Seq: 10, Version: 1, Change: syncproto.Change{ID: "e", RecordID: "r", RecordType: "visit",
 			Op: "delete", Fields: []string{}}, State: map[string]syncproto.FieldState{}}},
