@@ -373,16 +373,29 @@ func (c *Client) Push(ctx context.Context, tenant string, req syncproto.PushRequ
 // whatever fn committed until then stays committed. An error from fn ends
 // the pull and is returned wrapped.
 func (c *Client) Pull(ctx context.Context, tenant string, after int64, limit int, fn func(line syncproto.PullLine) error) error {
+	return c.pull(ctx, tenant, after, limit, false, fn)
+}
+
+// PullOwnFull is Pull asking for this device's own changes in full
+// (syncproto.QueryOwnFull), for a device that lost its record of one.
+func (c *Client) PullOwnFull(ctx context.Context, tenant string, after int64, limit int, fn func(line syncproto.PullLine) error) error {
+	return c.pull(ctx, tenant, after, limit, true, fn)
+}
+
+func (c *Client) pull(ctx context.Context, tenant string, after int64, limit int, ownFull bool, fn func(line syncproto.PullLine) error) error {
 	if limit <= 0 {
 		limit = syncproto.DefaultPullLimit
 	}
 	limit = min(limit, syncproto.MaxPullLimit)
-	resp, err := c.r.R().SetContext(ctx).
-		SetHeader("Accept", "application/x-ndjson").
+	req := c.r.R().SetContext(ctx).
+		SetHeader("Accept", syncproto.PullTypeFrames+", "+syncproto.PullTypeLines).
 		SetQueryParam("after", strconv.FormatInt(after, 10)).
 		SetQueryParam("limit", strconv.Itoa(limit)).
-		SetDoNotParseResponse(true).
-		Get(tenantPath(tenant, "pull"))
+		SetDoNotParseResponse(true)
+	if ownFull {
+		req.SetQueryParam(syncproto.QueryOwnFull, "full")
+	}
+	resp, err := req.Get(tenantPath(tenant, "pull"))
 	if err != nil {
 		if resp != nil && resp.RawResponse != nil {
 			resp.RawResponse.Body.Close()
@@ -395,7 +408,7 @@ func (c *Client) Pull(ctx context.Context, tenant string, after int64, limit int
 		msg, _ := io.ReadAll(io.LimitReader(body, 64<<10))
 		return fmt.Errorf("agent: pull: %w", httpError(s, resp.Header(), msg))
 	}
-	dec := json.NewDecoder(body)
+	dec := pullDecoder(resp.Header().Get("Content-Type"), body)
 	var (
 		n       int
 		lastSeq = after
@@ -403,10 +416,10 @@ func (c *Client) Pull(ctx context.Context, tenant string, after int64, limit int
 	)
 	for {
 		var line syncproto.PullLine
-		if err := dec.Decode(&line); err != nil {
+		if err := dec(&line); err != nil {
 			var se *json.SyntaxError
 			var te *json.UnmarshalTypeError
-			if errors.As(err, &se) || errors.As(err, &te) {
+			if errors.As(err, &se) || errors.As(err, &te) || errors.Is(err, syncproto.ErrMalformed) {
 				return fmt.Errorf("agent: pull: line %d: %w: %w", n+1, ErrProtocol, err)
 			}
 			if errors.Is(err, io.EOF) {

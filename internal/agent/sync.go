@@ -312,8 +312,20 @@ func (s *syncRun) pull(ctx context.Context) error {
 	if err != nil {
 		return local("checkpoint", err)
 	}
+	ownFull := false
 	for {
-		more, last, err := s.pullPage(ctx, after)
+		more, last, err := s.pullPage(ctx, after, ownFull)
+		if errors.Is(err, store.ErrUnknownOwnChange) && !ownFull {
+			// A stub of our own change that the store cannot place: the
+			// rest of this pull takes our changes in full, from where
+			// the store stands.
+			s.a.log.Info("agent: own change not known here, pulling own changes in full", "err", err)
+			ownFull = true
+			if after, err = s.a.local.Checkpoint(ctx); err != nil {
+				return local("checkpoint", err)
+			}
+			continue
+		}
 		if err != nil || !more {
 			return err
 		}
@@ -335,7 +347,7 @@ type pullJob struct {
 // overlap: a goroutine applies chunk n while the next one is decoded (two
 // cores, two stages), with at most one chunk waiting between them, so
 // memory stays at a few chunks whatever the page size.
-func (s *syncRun) pullPage(ctx context.Context, after int64) (more bool, last int64, err error) {
+func (s *syncRun) pullPage(ctx context.Context, after int64, ownFull bool) (more bool, last int64, err error) {
 	var (
 		page      syncproto.Page
 		chunk     = make([]syncproto.Entry, 0, s.a.cfg.PullChunk)
@@ -375,7 +387,11 @@ func (s *syncRun) pullPage(ctx context.Context, after int64) (more bool, last in
 		chunk = make([]syncproto.Entry, 0, s.a.cfg.PullChunk)
 		return nil
 	}
-	err = s.c.Pull(ctx, s.tenant, after, s.a.cfg.PullLimit, func(line syncproto.PullLine) error {
+	pull := s.c.Pull
+	if ownFull {
+		pull = s.c.PullOwnFull
+	}
+	err = pull(ctx, s.tenant, after, s.a.cfg.PullLimit, func(line syncproto.PullLine) error {
 		switch {
 		case line.Page != nil:
 			page = *line.Page

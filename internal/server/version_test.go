@@ -26,7 +26,7 @@ func TestProtocolGate(t *testing.T) {
 	for _, c := range []struct {
 		laptop, update string
 	}{
-		{"2-5", "server"}, // a later laptop
+		{"3-5", "server"}, // a later laptop
 		{"0-0", ""},       // not a revision: malformed
 		{"x", ""},
 	} {

@@ -38,4 +38,9 @@ var (
 	// ErrDiskFull: the laptop's disk (or the database's size limit) is
 	// full; nothing of the write was kept, and nothing before it is lost.
 	ErrDiskFull = errors.New("store: disk full")
+	// ErrUnknownOwnChange: a pulled stub of this laptop's own change names
+	// a feed position no change here holds (the push's answer never came,
+	// or the store was restored); nothing of the chunk was kept. Pull the
+	// page again with the own changes in full.
+	ErrUnknownOwnChange = errors.New("store: pulled own change not known here")
 )

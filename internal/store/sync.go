@@ -296,30 +296,37 @@ func (s *Store) MarkUploaded(ctx context.Context, recordID, sha string) error {
 // plain fields, versions and deletion directly, the personal fields as
 // pointers to the sealed values (the app opens them when unlocked). The
 // checkpoint moves to lastSeq in the same transaction, so an interrupted
-// pull resumes exactly where its data ends.
+// pull resumes exactly where its data ends. Stubs of this laptop's own
+// changes (syncproto.Entry.Own) are rebuilt from its outbox first; one it
+// cannot place fails the chunk with ErrUnknownOwnChange. What the chunk
+// reads of this laptop's records and outbox it reads at once; an entry
+// that would leave its record as it is writes nothing (a chunk applied
+// twice changes nothing the second time).
 func (s *Store) ApplyPull(ctx context.Context, page syncproto.Page, entries []syncproto.Entry, lastSeq int64) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
-		now := s.now()
+		a := &pullApply{s: s, ctx: ctx, tx: tx, pageID: page.ID, now: s.now()}
 		if page.ID != "" && page.JWE != "" {
 			if _, err := s.txExec(ctx, tx, `INSERT INTO pull_page(id, jwe, created_at) VALUES (?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-				page.ID, page.JWE, fmtTime(now)); err != nil {
+				page.ID, page.JWE, fmtTime(a.now)); err != nil {
 				return fmt.Errorf("store page: %w", err)
 			}
 		}
-		var maxHLC hlc.Timestamp
-		cases := map[string]bool{}
-		known, err := s.knownIDs(ctx, tx, entries)
-		if err != nil {
+		if err := a.rebuildOwn(entries); err != nil {
 			return err
 		}
+		if err := a.load(entries); err != nil {
+			return err
+		}
+		var maxHLC hlc.Timestamp
+		cases := map[string]bool{}
 		for i := range entries {
 			e := &entries[i]
-			if err := s.applyEntry(ctx, tx, page.ID, e, now, known); err != nil {
+			if err := a.entry(e); err != nil {
 				return fmt.Errorf("entry %d: %w", e.Seq, err)
 			}
 			// A clock reading too far ahead of this laptop's clock does
 			// not move it (the server applies the same bound to pushes).
-			if ts, err := hlc.Parse(e.HLC); err == nil && maxHLC.Before(ts) && !hlc.Ahead(ts, now, hlc.DefaultMaxLead) {
+			if ts, err := hlc.Parse(e.HLC); err == nil && maxHLC.Before(ts) && !hlc.Ahead(ts, a.now, hlc.DefaultMaxLead) {
 				maxHLC = ts
 			}
 			if st, ok := e.State["status"]; ok && e.RecordType == string(domain.TypeCase) &&
@@ -333,7 +340,7 @@ func (s *Store) ApplyPull(ctx context.Context, page syncproto.Page, entries []sy
 			}
 		}
 		if maxHLC != (hlc.Timestamp{}) {
-			if err := s.recvHLC(ctx, tx, maxHLC, now); err != nil {
+			if err := s.recvHLC(ctx, tx, maxHLC, a.now); err != nil {
 				return err
 			}
 		}
@@ -369,218 +376,6 @@ func (s *Store) recvHLC(ctx context.Context, tx *sql.Tx, remote hlc.Timestamp, n
 		return fmt.Errorf("write clock: %w", err)
 	}
 	return nil
-}
-
-// pullKnown is what a chunk's entries refer to that this laptop already
-// has: its own changes, and records. Two queries per chunk instead of two
-// per entry; a record created by an earlier entry of the chunk is added as
-// it is written.
-type pullKnown struct{ own, records map[string]bool }
-
-func (s *Store) knownIDs(ctx context.Context, tx *sql.Tx, entries []syncproto.Entry) (pullKnown, error) {
-	k := pullKnown{own: map[string]bool{}, records: map[string]bool{}}
-	for start := 0; start < len(entries); start += 500 {
-		part := entries[start:min(start+500, len(entries))]
-		changeIDs, recordIDs := make([]any, len(part)), make([]any, len(part))
-		for i := range part {
-			changeIDs[i], recordIDs[i] = part[i].ID, part[i].RecordID
-		}
-		marks := strings.TrimSuffix(strings.Repeat("?,", len(part)), ",")
-		for _, q := range []struct {
-			sql  string
-			args []any
-			into map[string]bool
-		}{
-			{`SELECT id FROM change_log WHERE id IN (` + marks + `)`, changeIDs, k.own},
-			{`SELECT id FROM record WHERE id IN (` + marks + `)`, recordIDs, k.records},
-		} {
-			rows, err := tx.QueryContext(ctx, q.sql, q.args...)
-			if err != nil {
-				return k, err
-			}
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					rows.Close()
-					return k, err
-				}
-				q.into[id] = true
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return k, err
-			}
-		}
-	}
-	return k, nil
-}
-
-func (s *Store) applyEntry(ctx context.Context, tx *sql.Tx, pageID string, e *syncproto.Entry, now time.Time, known pullKnown) error {
-	typ := domain.RecordType(e.RecordType)
-	if !typ.Valid() {
-		return fmt.Errorf("unknown record type %q", e.RecordType)
-	}
-	// Our own change, come back: note where the server put it.
-	if known.own[e.ID] {
-		if _, err := s.txExec(ctx, tx, `UPDATE change_log SET server_seq = ?, pushed_at = coalesce(pushed_at, ?) WHERE id = ?`,
-			e.Seq, fmtTime(now), e.ID); err != nil {
-			return err
-		}
-	} else {
-		fields, _ := json.Marshal(e.Fields)
-		plain, _ := json.Marshal(e.Plain)
-		state, _ := json.Marshal(e.State)
-		if _, err := s.txExec(ctx, tx, `INSERT INTO remote_change(seq, id, record_id, record_type, op, fields, plain_values,
-			secret_values, base_version, version, hlc, device_id, clerk_id, created_at, state, deleted)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-			e.Seq, e.ID, e.RecordID, e.RecordType, e.Op, string(fields), string(plain), e.Secret, e.BaseVersion,
-			e.Version, e.HLC, e.Device, e.Clerk, e.CreatedAt, string(state), e.Deleted); err != nil {
-			return fmt.Errorf("store change: %w", err)
-		}
-	}
-
-	// The record as this laptop has it.
-	var (
-		exists         = true
-		version        int64
-		deleted        bool
-		plainS, srcS   string
-		storedType     string
-		shredded, hasK bool
-	)
-	err := sql.ErrNoRows
-	if known.records[e.RecordID] {
-		err = s.txQueryRow(ctx, tx, `SELECT r.type, r.version, r.deleted, r.plain, r.src, k.shredded_at IS NOT NULL,
-			k.local_wrapped IS NOT NULL FROM record r JOIN record_key k ON k.id = r.key_id WHERE r.id = ?`, e.RecordID).
-			Scan(&storedType, &version, &deleted, &plainS, &srcS, &shredded, &hasK)
-	}
-	if errors.Is(err, sql.ErrNoRows) {
-		exists = false
-		plainS, srcS = "{}", "{}"
-	} else if err != nil {
-		return err
-	} else if storedType != e.RecordType {
-		return fmt.Errorf("record %s is a %s here, a %s at the server", e.RecordID, storedType, e.RecordType)
-	}
-	plain, src := domain.Fields{}, map[string]string{}
-	if err := json.Unmarshal([]byte(plainS), &plain); err != nil {
-		return err
-	}
-	if err := json.Unmarshal([]byte(srcS), &src); err != nil {
-		return err
-	}
-	plainBefore, _ := json.Marshal(plain)
-	srcBefore, _ := json.Marshal(src)
-	deletedBefore := deleted
-
-	// Fields that a change of ours, not yet placed before this one in the
-	// feed, also changes: ours stands here until the server's verdict on
-	// it comes back with it.
-	skip := map[string]bool{}
-	localDelete := false
-	if exists {
-		rows, err := tx.QueryContext(ctx, `SELECT op, fields FROM change_log WHERE record_id = ? AND rejected IS NULL
-			AND (server_seq IS NULL OR server_seq > ?)`, e.RecordID, e.Seq)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var op, fs string
-			if err := rows.Scan(&op, &fs); err != nil {
-				rows.Close()
-				return err
-			}
-			var names []string
-			if err := json.Unmarshal([]byte(fs), &names); err != nil {
-				rows.Close()
-				return err
-			}
-			for _, n := range names {
-				skip[n] = true
-			}
-			localDelete = localDelete || op == string(OpDelete)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-
-	names := make([]string, 0, len(e.State))
-	for n := range e.State {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	ours := known.own[e.ID] // our change, and the server took our value of every field
-	for _, name := range names {
-		st := e.State[name]
-		if skip[name] {
-			continue
-		}
-		ours = ours && st.Src == e.ID
-		if domain.IsPersonal(typ, name) {
-			src[name] = st.Src
-			continue
-		}
-		v, err := s.plainValue(ctx, tx, e, st.Src, name)
-		if err != nil {
-			return err
-		}
-		if v == "" {
-			delete(plain, name)
-		} else {
-			plain[name] = v
-		}
-	}
-	if !localDelete {
-		if e.Deleted && !deleted {
-			plain = domain.Fields{}
-		}
-		deleted = e.Deleted
-	}
-	plainJSON, _ := json.Marshal(plain)
-	srcJSON, _ := json.Marshal(src)
-	if !exists {
-		if _, err := s.txExec(ctx, tx, `INSERT INTO record_key(id, origin, created_at, page_id, page_wrapped)
-			VALUES (?, 'remote', ?, ?, ?) ON CONFLICT(id) DO NOTHING`, e.RecordID, fmtTime(now), nullIfEmpty(pageID, e.Key), e.Key); err != nil {
-			return fmt.Errorf("store key: %w", err)
-		}
-		_, err = s.txExec(ctx, tx, `INSERT INTO record(id, type, version, key_id, plain, secret, deleted, hlc, created_at,
-			updated_at, server_version, src, secret_src) VALUES (?, ?, 1, ?, ?, NULL, ?, ?, ?, ?, ?, ?, '{}')`,
-			e.RecordID, e.RecordType, e.RecordID, string(plainJSON), deleted, e.HLC, e.CreatedAt, fmtTime(now), e.Version, string(srcJSON))
-		if err != nil {
-			return fmt.Errorf("insert record: %w", err)
-		}
-		known.records[e.RecordID] = true
-		return nil
-	}
-	// The local version is what a clerk's edit is based on: it moves when
-	// the record reads differently, not when our own change comes back
-	// as we made it (else the form open on screen would count as stale).
-	bump := 1
-	if ours && deleted == deletedBefore && string(plainJSON) == string(plainBefore) && string(srcJSON) == string(srcBefore) {
-		bump = 0
-	}
-	if _, err := s.txExec(ctx, tx, `UPDATE record SET version = version + ?, plain = ?, src = ?, deleted = ?,
-		secret = CASE WHEN ? THEN NULL ELSE secret END, secret_src = CASE WHEN ? THEN '{}' ELSE secret_src END,
-		hlc = max(hlc, ?), updated_at = ?, server_version = ? WHERE id = ?`,
-		bump, string(plainJSON), string(srcJSON), deleted, deleted, deleted, e.HLC, fmtTime(now), e.Version, e.RecordID); err != nil {
-		return fmt.Errorf("update record: %w", err)
-	}
-	if len(e.Key) > 0 && !hasK && !shredded {
-		if _, err := s.txExec(ctx, tx, `UPDATE record_key SET page_id = ?, page_wrapped = ? WHERE id = ?
-			AND local_wrapped IS NULL AND shredded_at IS NULL`, pageID, e.Key, e.RecordID); err != nil {
-			return fmt.Errorf("store key: %w", err)
-		}
-	}
-	return nil
-}
-
-func nullIfEmpty(s string, key []byte) any {
-	if len(key) == 0 {
-		return nil
-	}
-	return s
 }
 
 // plainValue returns the new value of a plain field from the change src:
