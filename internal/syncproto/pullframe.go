@@ -29,6 +29,13 @@ package syncproto
 // itself at the entry's version for exactly its fields, which is what a
 // change that met no conflict has.
 //
+// An hlc is a tag byte: 0 and a str, or 1 and, for the canonical form
+// (15 digits of wall clock, '-', 10 of counter), the wall clock's
+// difference to the previous hlc's (zigzag varint) and the counter. A
+// created-at time is a tag byte: 0 and a str, or 1 and, for the UTC form
+// of RFC 3339 with nanoseconds that time.Format writes, its difference in
+// nanoseconds to the previous one (zigzag varint).
+//
 // An id is a tag byte: 0 and 16 bytes, a lowercase UUID XORed with the
 // previous UUID of the stream (ids made in a row share their clock bits);
 // 1 and a str. A str is its length (uvarint) and bytes. A dict string is
@@ -44,6 +51,8 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
+	"time"
 )
 
 // Content types of a pull answer: the JSON lines of revision 1 and the
@@ -96,7 +105,15 @@ type PullWriter struct {
 	dict    map[string]uint64
 	prevSeq int64
 	prevID  [16]byte
+	clocks         // the previous hlc and time
 	buf     []byte // the current frame's payload
+}
+
+// clocks are the previous hlc and created-at time of a stream: both go as
+// the difference to them, which is small for changes made in a row.
+type clocks struct {
+	wall int64 // hlc wall clock, ms
+	nano int64 // created at, Unix ns
 }
 
 // NewPullWriter returns a writer of frames to w.
@@ -142,10 +159,10 @@ func (p *PullWriter) Entry(e *Entry) error {
 	}
 	b = appendBytes(b, e.Secret)
 	b = binary.AppendUvarint(b, uint64(e.BaseVersion))
-	b = appendStr(b, e.HLC)
+	b = p.appendHLC(b, e.HLC)
 	b = p.appendDict(b, e.Device)
 	b = p.appendDict(b, e.Clerk)
-	b = appendStr(b, e.CreatedAt)
+	b = p.appendTime(b, e.CreatedAt)
 	var flags byte
 	canonical := CanonicalState(e)
 	if canonical {
@@ -303,7 +320,8 @@ type PullReader struct {
 	dict    []string
 	prevSeq int64
 	prevID  [16]byte
-	buf     []byte
+	clocks
+	buf []byte
 }
 
 // NewPullReader returns a reader of the frames in r.
@@ -520,10 +538,10 @@ func (d *frameDecoder) entry() *Entry {
 	}
 	e.Secret = d.bytes()
 	e.BaseVersion = d.int()
-	e.HLC = d.str()
+	e.HLC = d.hlc()
 	e.Device = d.dict()
 	e.Clerk = d.dict()
-	e.CreatedAt = d.str()
+	e.CreatedAt = d.time()
 	flags := d.byte1()
 	if flags&flagCanonical != 0 {
 		e.State = make(map[string]FieldState, len(e.Fields))
@@ -543,4 +561,123 @@ func (d *frameDecoder) entry() *Entry {
 		e.Key = d.bytes()
 	}
 	return e
+}
+
+// Tags of hlc and created-at values.
+const (
+	clockText  = 0
+	clockDelta = 1
+)
+
+const (
+	hlcWallDigits = 15
+	hlcLogDigits  = 10
+)
+
+// parseHLC reads the canonical form of an hlc timestamp, the only one
+// that turns back into the same string.
+func parseHLC(s string) (wall int64, logical uint64, ok bool) {
+	if len(s) != hlcWallDigits+1+hlcLogDigits || s[hlcWallDigits] != '-' {
+		return 0, 0, false
+	}
+	for i := range len(s) {
+		if i != hlcWallDigits && (s[i] < '0' || s[i] > '9') {
+			return 0, 0, false
+		}
+	}
+	w, err1 := strconv.ParseInt(s[:hlcWallDigits], 10, 64)
+	l, err2 := strconv.ParseUint(s[hlcWallDigits+1:], 10, 64)
+	return w, l, err1 == nil && err2 == nil
+}
+
+func formatHLC(wall int64, logical uint64) (string, bool) {
+	if wall < 0 || wall > 999_999_999_999_999 || logical > 9_999_999_999 {
+		return "", false
+	}
+	b := make([]byte, 0, hlcWallDigits+1+hlcLogDigits)
+	w := strconv.FormatInt(wall, 10)
+	l := strconv.FormatUint(logical, 10)
+	for range hlcWallDigits - len(w) {
+		b = append(b, '0')
+	}
+	b = append(append(b, w...), '-')
+	for range hlcLogDigits - len(l) {
+		b = append(b, '0')
+	}
+	return string(append(b, l...)), true
+}
+
+func (p *PullWriter) appendHLC(b []byte, s string) []byte {
+	wall, logical, ok := parseHLC(s)
+	if !ok {
+		return appendStr(append(b, clockText), s)
+	}
+	b = binary.AppendVarint(append(b, clockDelta), wall-p.wall)
+	p.wall = wall
+	return binary.AppendUvarint(b, logical)
+}
+
+// parseTime reads the form of a time that formatTime writes back the same.
+func parseTime(s string) (int64, bool) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil || t.Location() != time.UTC || t.Year() < 1678 || t.Year() > 2261 {
+		return 0, false // out of UnixNano's range
+	}
+	return t.UnixNano(), formatTime(t.UnixNano()) == s
+}
+
+func formatTime(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+
+func (p *PullWriter) appendTime(b []byte, s string) []byte {
+	ns, ok := parseTime(s)
+	if !ok {
+		return appendStr(append(b, clockText), s)
+	}
+	b = binary.AppendVarint(append(b, clockDelta), ns-p.nano)
+	p.nano = ns
+	return b
+}
+
+func (d *frameDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("bad varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *frameDecoder) hlc() string {
+	switch d.byte1() {
+	case clockText:
+		return d.str()
+	case clockDelta:
+		wall := d.p.wall + d.varint()
+		logical := d.uvarint()
+		s, ok := formatHLC(wall, logical)
+		if !ok && d.err == nil {
+			d.fail("hlc out of range")
+		}
+		d.p.wall = wall
+		return s
+	}
+	d.fail("hlc tag")
+	return ""
+}
+
+func (d *frameDecoder) time() string {
+	switch d.byte1() {
+	case clockText:
+		return d.str()
+	case clockDelta:
+		ns := d.p.nano + d.varint()
+		d.p.nano = ns
+		if d.err != nil {
+			return ""
+		}
+		return formatTime(ns)
+	}
+	d.fail("time tag")
+	return ""
 }

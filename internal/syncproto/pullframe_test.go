@@ -130,3 +130,31 @@ func FuzzPullReader(f *testing.F) {
 		}
 	})
 }
+
+// Every id, clock and time string comes back as it went, whether it has
+// the compact form or not.
+func FuzzPullFramesStrings(f *testing.F) {
+	f.Add("001795966945934-0000000004", "2026-11-29T15:42:25.934335103Z", "01a227f8-ca8e-751e-88b5-32d78f7977fe")
+	f.Add("000000000000000-0000000000", "2026-11-29T15:42:25.900Z", "01A227F8-CA8E-751E-88B5-32D78F7977FE")
+	f.Add("999999999999999-9999999999", "2026-11-29T16:42:25+01:00", "x")
+	f.Add("-00000000000001-0000000000", "0001-01-01T00:00:00Z", "")
+	f.Fuzz(func(t *testing.T, clock, at, id string) {
+		lines := []syncproto.PullLine{
+			{Entry: &syncproto.Entry{Seq: 1, Change: syncproto.Change{ID: id, RecordID: id, HLC: clock, CreatedAt: at,
+				Fields: []string{}}, State: map[string]syncproto.FieldState{}}},
+			{Entry: &syncproto.Entry{Seq: 2, Change: syncproto.Change{ID: at, RecordID: clock,
+				HLC: "001795966945934-0000000004", CreatedAt: "2026-11-29T15:42:25.934335103Z", Fields: []string{}},
+				State: map[string]syncproto.FieldState{}}},
+		}
+		r := syncproto.NewPullReader(bytes.NewReader(writeFrames(t, lines)))
+		for i, want := range lines {
+			var got syncproto.PullLine
+			if err := r.Next(&got); err != nil {
+				t.Fatalf("line %d: %v", i, err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("line %d:\n got %+v\nwant %+v", i, got.Entry, want.Entry)
+			}
+		}
+	})
+}
