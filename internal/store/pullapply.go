@@ -228,6 +228,11 @@ func (a *pullApply) entry(e *syncproto.Entry) error {
 	if r.typ != e.RecordType {
 		return fmt.Errorf("record %s is a %s here, a %s at the server", e.RecordID, r.typ, e.RecordType)
 	}
+	if e.Version <= r.serverVersion {
+		// Integrated before (a record's versions only grow along the
+		// feed): a chunk applied again writes nothing.
+		return nil
+	}
 	next, ours, same, err := a.merged(e, r, typ, mine != nil)
 	if err != nil {
 		return err
@@ -377,14 +382,11 @@ func (a *pullApply) pendingOurs(e *syncproto.Entry) (skip map[string]bool, local
 	return skip, localDelete
 }
 
-// updateRecord writes the record as it reads after the entry, unless it
-// reads as before. The local version, which a clerk's edit is based on,
-// moves when the record reads differently, not when our own change comes
-// back as we made it (else the form open on screen would count as stale).
+// updateRecord writes the record as it reads after the entry. The local
+// version, which a clerk's edit is based on, moves when the record reads
+// differently, not when our own change comes back as we made it (else the
+// form open on screen would count as stale).
 func (a *pullApply) updateRecord(e *syncproto.Entry, r *pulledRecord, next pulledRecord, ours, same bool) error {
-	if same && next.serverVersion == r.serverVersion && next.hlc == r.hlc {
-		return nil // applied before: nothing to write
-	}
 	bump := int64(1)
 	if ours && same {
 		bump = 0

@@ -300,8 +300,8 @@ func (s *Store) MarkUploaded(ctx context.Context, recordID, sha string) error {
 // changes (syncproto.Entry.Own) are rebuilt from its outbox first; one it
 // cannot place fails the chunk with ErrUnknownOwnChange. What the chunk
 // reads of this laptop's records and outbox it reads at once; an entry
-// that would leave its record as it is writes nothing (a chunk applied
-// twice changes nothing the second time).
+// the record has integrated already writes nothing (a chunk applied twice
+// changes nothing the second time).
 func (s *Store) ApplyPull(ctx context.Context, page syncproto.Page, entries []syncproto.Entry, lastSeq int64) error {
 	err := s.writeTx(ctx, func(tx *sql.Tx) error {
 		a := &pullApply{s: s, ctx: ctx, tx: tx, pageID: page.ID, now: s.now()}
