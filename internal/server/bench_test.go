@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"testing"
@@ -178,4 +179,66 @@ func BenchmarkPushParallel(b *testing.B) {
 		total += batch * len(ls)
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "changes/s")
+}
+
+// BenchmarkPullFrames is BenchmarkPull in revision 2: the same feed, as
+// frames, read with syncproto.PullReader.
+func BenchmarkPullFrames(b *testing.B) {
+	k := startKit(b)
+	a, r := k.enrol("a", tenantA, 2), k.enrol("b", tenantA, 3)
+	const n = 20000
+	for i := 0; i < n/1000; i++ {
+		benchPost(b, a, benchBatch(b, a, 1000))
+	}
+	total, bytesIn := 0, int64(0)
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		after := int64(0)
+		for {
+			url := fmt.Sprintf("%s/v1/tenants/%s/pull?after=%d&limit=%d", k.ts.URL, tenantA, after, syncproto.MaxPullLimit)
+			req, _ := http.NewRequest("GET", url, nil)
+			req.Header.Set("Authorization", "Bearer "+r.token)
+			req.Header.Set(syncproto.HeaderProtocol, "1-2")
+			resp, err := k.ts.Client().Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cr := &countingReader{r: resp.Body}
+			pr := syncproto.NewPullReader(cr)
+			var end *syncproto.End
+			for end == nil {
+				var line syncproto.PullLine
+				if err := pr.Next(&line); err != nil {
+					b.Fatal(err)
+				}
+				if line.Entry != nil {
+					total++
+				}
+				end = line.End
+			}
+			resp.Body.Close()
+			bytesIn += cr.n
+			after = end.LastSeq
+			if !end.More {
+				break
+			}
+		}
+		if after != int64(n) {
+			b.Fatalf("pulled up to %d, want %d", after, n)
+		}
+	}
+	b.ReportMetric(float64(total)/time.Since(start).Seconds(), "changes/s")
+	b.ReportMetric(float64(bytesIn)/float64(total), "bytes/change")
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

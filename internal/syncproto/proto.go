@@ -1,7 +1,8 @@
 // Package syncproto is the wire protocol between `syncd agent` on a laptop
 // and `syncd serve`, version 1. It is HTTP with JSON bodies, except the
-// pull, which streams JSON lines so that neither side holds a page in
-// memory. Every path is under /v1/; a later incompatible protocol gets /v2/
+// pull, which streams so that neither side holds a page in memory: JSON
+// lines in revision 1, binary frames in revision 2 (pullframe.go), which
+// also leave out what the pulling device holds already. Every path is under /v1/; a later incompatible protocol gets /v2/
 // and the server serves both for as long as kits in the field need it.
 //
 // Endpoints (T is the tenant, every one but health, ready and enrol needs
@@ -11,7 +12,7 @@
 //	GET   /v1/ready                          {"status":"ready",...}, or 503 while its database is away
 //	POST  /v1/enrol                          EnrolRequest -> EnrolResponse
 //	POST  /v1/tenants/T/push                 PushRequest -> PushResponse
-//	GET   /v1/tenants/T/pull?after=S&limit=N JSON lines: PullLine...
+//	GET   /v1/tenants/T/pull?after=S&limit=N PullLine... (own=full: own changes whole)
 //	HEAD  /v1/tenants/T/records/R/attachments/SHA  Upload-Offset, Upload-Length
 //	PATCH /v1/tenants/T/records/R/attachments/SHA  append at Upload-Offset
 //	GET   /v1/tenants/T/records/R/attachments/SHA  the sealed bytes
