@@ -108,6 +108,7 @@ type pullRun struct {
 
 	pk      crypto.ContentKey // the page key
 	jwe     string            // pk sealed for the device
+	current TenantKey         // the tenant's current server key
 	keys    map[string][]byte // record id -> content key under pk (nil: none for this device)
 	sentKey map[string]bool   // records whose key went out in this page (revision 2 sends it once)
 	// ownStubs: the device's own changes, merged as pushed, go as stubs
@@ -128,8 +129,10 @@ type pullLines interface {
 	end(syncproto.End) error
 }
 
-// newPullRun makes the page key, seals it for the device and picks the
-// form the device reads: frames for revision 2 and later, JSON lines for
+// newPullRun makes the page key, seals it for the device, reads the
+// tenant's current server key (before any byte goes out, so that a
+// database that is away is answered 503) and picks the form the device
+// reads: frames for revision 2 and later, JSON lines for
 // an agent of revision 1.
 func (s *Server) newPullRun(w http.ResponseWriter, r *http.Request, dev Device) (*pullRun, error) {
 	pub, err := crypto.ParsePublicKeyPEM([]byte(dev.PublicKeyPEM))
@@ -145,7 +148,12 @@ func (s *Server) newPullRun(w http.ResponseWriter, r *http.Request, dev Device) 
 		pk.Zero()
 		return nil, err
 	}
-	p := &pullRun{s: s, w: w, r: r, ctx: r.Context(), dev: dev, pk: pk, jwe: jwe,
+	cur, err := s.st.TenantKey(r.Context(), dev.Tenant)
+	if err != nil {
+		pk.Zero()
+		return nil, err
+	}
+	p := &pullRun{s: s, w: w, r: r, ctx: r.Context(), dev: dev, pk: pk, jwe: jwe, current: cur,
 		keys: map[string][]byte{}, sentKey: map[string]bool{}}
 	p.out = &countingWriter{w: w}
 	p.bw = bufio.NewWriterSize(p.out, 64<<10)
@@ -195,11 +203,8 @@ func (p *pullRun) abort(err error) {
 // page writes the page line: the page key, and the tenant's current
 // server key.
 func (p *pullRun) page() error {
-	cur, err := p.s.st.TenantKey(p.ctx, p.dev.Tenant)
-	if err != nil {
-		return err
-	}
-	return p.lines.page(syncproto.Page{ID: domain.NewID(), JWE: p.jwe, ServerKeyID: cur.KeyID, ServerPublicKey: cur.PublicPEM})
+	return p.lines.page(syncproto.Page{ID: domain.NewID(), JWE: p.jwe, ServerKeyID: p.current.KeyID,
+		ServerPublicKey: p.current.PublicPEM})
 }
 
 // entries writes up to limit entries after seq after, read and flushed a

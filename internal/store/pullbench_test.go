@@ -28,7 +28,7 @@ func BenchmarkApplyPull(b *testing.B) {
 		e := syncproto.Entry{Seq: int64(i + 1), Version: 1, Key: key, Change: syncproto.Change{ID: id, RecordID: domain.NewID(),
 			RecordType: string(domain.TypeCase), Op: "create", Fields: fields, Secret: secret,
 			Plain: map[string]syncproto.FieldChange{"service_id": {New: "anmeldung"}, "status": {New: "draft"}},
-			HLC: fmt.Sprintf("%015d-%010d", 1795966945934+i/4, i%4), Device: "elsewhere", Clerk: "clerk", CreatedAt: at}}
+			HLC:   fmt.Sprintf("%015d-%010d", 1795966945934+i/4, i%4), Device: "elsewhere", Clerk: "clerk", CreatedAt: at}}
 		e.State = map[string]syncproto.FieldState{}
 		for _, f := range fields {
 			e.State[f] = syncproto.FieldState{Src: id, Version: 1}
