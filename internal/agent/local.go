@@ -14,14 +14,22 @@ type Local interface {
 	// Enrolment returns what `syncd agent enroll` stored, or an error
 	// wrapping store.ErrNotEnrolled.
 	Enrolment(ctx context.Context) (store.Enrolment, error)
-	// NextPush returns up to max pending changes in outbox order, only of
-	// records whose content key the app has sealed for the server, with
-	// the seals and keys to send along and the head of the laptop's audit
-	// chain (which the server anchors). No changes: nothing to push.
-	NextPush(ctx context.Context, max int) (syncproto.PushRequest, error)
+	// ClaimPush returns up to max pending changes not in flight, in
+	// outbox order, only of records whose content key the app has sealed
+	// for the server, with the seals and keys to send along and the head
+	// of the laptop's audit chain (which the server anchors), and marks
+	// them in flight as batch before it returns. No changes: nothing to
+	// push.
+	ClaimPush(ctx context.Context, max int, batch int64) (syncproto.PushRequest, error)
+	// ReleasePush clears the in-flight marks of a claimed batch that was
+	// not sent: its changes are pending again.
+	ReleasePush(ctx context.Context, req syncproto.PushRequest) error
+	// ResetPush clears every in-flight mark (left by a push that ended
+	// without recording the answer) and returns how many there were.
+	ResetPush(ctx context.Context) (int64, error)
 	// AckPush records the server's answers: applied and duplicate changes
 	// count as pushed, rejected ones are marked with the reason, retry
-	// ones stay pending. Signed cases that are now fully acknowledged are
+	// ones stay pending; the in-flight marks of the batch are cleared. Signed cases that are now fully acknowledged are
 	// crypto-shredded in the same step, and the audit chain position the
 	// server now holds is kept for the next push.
 	AckPush(ctx context.Context, req syncproto.PushRequest, resp syncproto.PushResponse) error

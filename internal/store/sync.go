@@ -21,7 +21,8 @@ import (
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
-// NextPush returns up to max pending changes in outbox order, of records
+// NextPush returns up to max pending changes not in flight (see ClaimPush)
+// in outbox order, of records
 // the server can open (their key sealed for it, or pulled from it), with
 // the seals and record keys not yet sent. A key whose seal is missing
 // (written by a version that kept a rolled-back seal) waits, like a key
@@ -36,7 +37,7 @@ func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, e
 		c.secret_values, c.base_version, c.hlc, c.clerk_id, c.created_at,
 		k.origin, k.key_pushed_at IS NULL, k.seal_id, k.server_wrapped
 		FROM change_log c JOIN record_key k ON k.id = c.key_id
-		WHERE c.pushed_at IS NULL AND c.rejected IS NULL AND (k.origin = 'remote' OR (k.server_wrapped IS NOT NULL
+		WHERE c.pushed_at IS NULL AND c.rejected IS NULL AND c.push_batch IS NULL AND (k.origin = 'remote' OR (k.server_wrapped IS NOT NULL
 			AND (k.key_pushed_at IS NOT NULL OR EXISTS (SELECT 1 FROM seal s WHERE s.id = k.seal_id))))
 		ORDER BY c.seq LIMIT ?`, max)
 	if err != nil {
@@ -148,6 +149,9 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 			default:
 				return fmt.Errorf("change %s: unknown status %q", r.ID, r.Status)
 			}
+		}
+		if err := s.landBatch(ctx, tx, req); err != nil {
+			return err
 		}
 		if len(acks) > 0 {
 			// One statement for the batch: per-row round trips into
