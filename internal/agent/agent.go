@@ -68,6 +68,9 @@ type Agent struct {
 	trigger chan struct{}
 
 	syncMu sync.Mutex // one sync at a time
+	// compactMore: the last compaction left pulled entries to look at
+	// (guarded by syncMu).
+	compactMore bool
 
 	mu        sync.Mutex // guards client and clientKey
 	client    *Client

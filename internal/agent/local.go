@@ -46,6 +46,9 @@ type Local interface {
 	// ApplyPull stores a chunk of a pull page and moves the checkpoint to
 	// lastSeq in the same transaction.
 	ApplyPull(ctx context.Context, page syncproto.Page, entries []syncproto.Entry, lastSeq int64) error
+	// Compact deletes pulled entries that nothing needs any more, a
+	// bounded amount per call (store.Compact).
+	Compact(ctx context.Context) (store.CompactReport, error)
 	// SetServerKey stores the server's current public key (PEM) and its
 	// kid, as a pull page announces them after a key rotation, so that the
 	// app's next seal is made for it.

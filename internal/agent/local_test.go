@@ -255,6 +255,11 @@ func (m *memLocal) ApplyPull(_ context.Context, page syncproto.Page, entries []s
 	return nil
 }
 
+// Compact keeps every pulled entry (memLocal keeps none but counts).
+func (m *memLocal) Compact(context.Context) (store.CompactReport, error) {
+	return store.CompactReport{}, nil
+}
+
 func (m *memLocal) SetSyncState(_ context.Context, kv map[string]string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -92,9 +92,13 @@ func (p *pusher) run(ctx context.Context) error {
 	for len(p.cur.Changes) > 0 {
 		p.start(ctx, prev)
 		prev = nil
-		res, err := p.s.c.Push(ctx, p.s.tenant, p.cur)
-		if IsTooLarge(err) && len(p.cur.Changes) > 1 {
-			if err := p.shrink(ctx); err != nil {
+		// Once sent, a batch stays marked until its answer is recorded: a
+		// request that failed may have reached the server all the same.
+		sent := p.cur
+		p.cur = syncproto.PushRequest{}
+		res, err := p.s.c.Push(ctx, p.s.tenant, sent)
+		if IsTooLarge(err) && len(sent.Changes) > 1 {
+			if err := p.shrink(ctx, sent); err != nil {
 				return err
 			}
 			continue
@@ -102,13 +106,12 @@ func (p *pusher) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		moved, retried := p.count(res)
+		moved, retried := p.count(sent, res)
 		next, err := p.wait()
 		if err != nil {
 			return err
 		}
-		a := answered{req: p.cur, res: res, progress: p.progress()}
-		p.cur = syncproto.PushRequest{}
+		a := answered{req: sent, res: res, progress: p.progress()}
 		if moved == 0 {
 			p.s.a.log.Debug("agent: push batch moved nothing, stopping for this round",
 				"retry", len(res.Results)-countStatus(res, syncproto.StatusRejected),
@@ -131,16 +134,16 @@ func (p *pusher) run(ctx context.Context) error {
 	return nil
 }
 
-// shrink withdraws the batch the server found too large and the one
-// claimed after it, and claims again at half the size.
-func (p *pusher) shrink(ctx context.Context) error {
-	p.size = max(1, len(p.cur.Changes)/2)
+// shrink withdraws the batch the server refused as too large (unread)
+// and the one claimed after it, and claims again at half the size.
+func (p *pusher) shrink(ctx context.Context, refused syncproto.PushRequest) error {
+	p.size = max(1, len(refused.Changes)/2)
 	p.s.a.log.Debug("agent: push batch too large, halving", "batch", p.size)
 	next, err := p.wait()
 	if err != nil {
-		return err
+		return errors.Join(err, p.release(ctx, refused))
 	}
-	if err := errors.Join(p.release(ctx, next), p.release(ctx, p.cur)); err != nil {
+	if err := errors.Join(p.release(ctx, next), p.release(ctx, refused)); err != nil {
 		return err
 	}
 	p.cur, err = p.claim(ctx)
@@ -234,7 +237,7 @@ func (p *pusher) cleanup(ctx context.Context) error {
 // count adds a batch's answer to the report and returns how many of its
 // changes moved (applied or duplicate) and the records with a change to
 // retry.
-func (p *pusher) count(res syncproto.PushResponse) (moved int, retried map[string]bool) {
+func (p *pusher) count(sent syncproto.PushRequest, res syncproto.PushResponse) (moved int, retried map[string]bool) {
 	s := p.s
 	for i, r := range res.Results {
 		switch r.Status {
@@ -249,7 +252,7 @@ func (p *pusher) count(res syncproto.PushResponse) (moved int, retried map[strin
 			if retried == nil {
 				retried = map[string]bool{}
 			}
-			retried[p.cur.Changes[i].RecordID] = true
+			retried[sent.Changes[i].RecordID] = true
 		case syncproto.StatusRejected:
 			s.rep.Rejected++
 			s.done++

@@ -105,6 +105,9 @@ func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error)
 		}
 		err := step.run(ctx)
 		if err == nil {
+			if step.phase == PhasePulling {
+				a.compact(ctx, rep.Pulled)
+			}
 			continue
 		}
 		if first == nil {
@@ -120,6 +123,23 @@ func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error)
 	}
 	a.finish(ctx, start, &rep, first)
 	return rep, first
+}
+
+// compact folds pulled entries nothing needs any more into their records
+// (store.Compact), after a pull that ended complete and brought entries,
+// or while an earlier compaction left some to look at: one bounded step
+// per sync. A failure costs only space, so it is logged, not returned.
+func (a *Agent) compact(ctx context.Context, pulled int) {
+	if pulled == 0 && !a.compactMore {
+		return
+	}
+	rep, err := a.local.Compact(ctx)
+	if err != nil {
+		a.log.Warn("agent: compaction failed", "err", err)
+		return
+	}
+	a.compactMore = rep.More
+	a.log.Debug("agent: compacted pulled entries", "records", rep.Records, "removed", rep.Removed, "more", rep.More)
 }
 
 // ends reports whether err ends the sync rather than just its step.
