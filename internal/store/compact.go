@@ -83,6 +83,10 @@ func (s *Store) Compact(ctx context.Context) (CompactReport, error) {
 	if err != nil || scanned == 0 {
 		return rep, err
 	}
+	if len(records) == 0 { // every record has one entry: nothing to drop
+		_, err := s.compactRecords(ctx, nil, nil, last)
+		return CompactReport{More: scanned == compactEntries}, err
+	}
 	sides, err := s.conflictSides(ctx)
 	if err != nil {
 		return rep, err
@@ -117,10 +121,13 @@ func (s *Store) compactCursor(ctx context.Context) (int64, error) {
 }
 
 // compactBacklog returns the records of the pulled entries after seq
-// after (at most compactEntries entries), in the order of their first
-// entry, the last seq looked at and how many entries were.
+// after (at most compactEntries entries) that have more than one entry,
+// in the order of their first entry, the last seq looked at and how many
+// entries were. A record with one entry (most, after a first pull) has
+// nothing to drop and costs one index probe.
 func (s *Store) compactBacklog(ctx context.Context, after int64) (records []string, last int64, scanned int, err error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT seq, record_id FROM remote_change WHERE seq > ? ORDER BY seq LIMIT ?`,
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, record_id, EXISTS (SELECT 1 FROM remote_change o
+		WHERE o.record_id = r.record_id AND o.seq <> r.seq) FROM remote_change r WHERE seq > ? ORDER BY seq LIMIT ?`,
 		after, compactEntries)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("store: compact: %w", err)
@@ -129,11 +136,12 @@ func (s *Store) compactBacklog(ctx context.Context, after int64) (records []stri
 	seen := map[string]bool{}
 	for rows.Next() {
 		var id string
-		if err := rows.Scan(&last, &id); err != nil {
+		var several bool
+		if err := rows.Scan(&last, &id, &several); err != nil {
 			return nil, 0, 0, fmt.Errorf("store: compact: %w", err)
 		}
 		scanned++
-		if !seen[id] {
+		if several && !seen[id] {
 			seen[id] = true
 			records = append(records, id)
 		}
