@@ -54,7 +54,8 @@ func (s *syncRun) push(ctx context.Context) error {
 	if n > 0 {
 		s.a.log.Info("agent: changes sent before without a recorded answer, sending them again", "changes", n)
 	}
-	p := &pusher{s: s, size: s.a.cfg.PushBatch}
+	p := &pusher{s: s, size: s.a.cfg.PushBatch, jobs: make(chan func())}
+	go p.work()
 	err = p.run(ctx)
 	return errors.Join(err, p.cleanup(ctx))
 }
@@ -66,6 +67,9 @@ type pusher struct {
 	batches int64 // batch numbers claimed so far
 	cur     syncproto.PushRequest
 	bg      *background // recording the last answer and claiming the next batch
+	// jobs feeds the one goroutine that runs the background steps, for
+	// the whole push: its stack, grown deep by SQLite, is grown once.
+	jobs chan func()
 }
 
 // answered is a batch with the server's answer, to record.
@@ -75,8 +79,8 @@ type answered struct {
 	progress map[string]string
 }
 
-// background records an answer and then claims the next batch, in a
-// goroutine the pusher owns and always waits for.
+// background records an answer and then claims the next batch, on the
+// pusher's worker goroutine; the pusher always waits for it.
 type background struct {
 	done chan struct{}
 	next syncproto.PushRequest // the claimed batch, empty if none
@@ -106,6 +110,7 @@ func (p *pusher) run(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		lighten(&sent)
 		moved, retried := p.count(sent, res)
 		next, err := p.wait()
 		if err != nil {
@@ -196,7 +201,7 @@ func (p *pusher) record(ctx context.Context, a answered) error {
 func (p *pusher) start(ctx context.Context, prev *answered) {
 	bg := &background{done: make(chan struct{})}
 	p.bg = bg
-	go func() {
+	p.jobs <- func() {
 		defer close(bg.done)
 		if prev != nil {
 			if bg.err = p.record(ctx, *prev); bg.err != nil {
@@ -204,7 +209,30 @@ func (p *pusher) start(ctx context.Context, prev *answered) {
 			}
 		}
 		bg.next, bg.err = p.claim(ctx)
-	}()
+	}
+}
+
+// work runs the background steps until cleanup closes jobs.
+func (p *pusher) work() {
+	for job := range p.jobs {
+		job()
+	}
+}
+
+// lighten drops from a sent batch what recording its answer does not
+// read (the sealed values, wrapped keys and seals), so the batches in
+// flight hold little more than ids and plain values.
+func lighten(req *syncproto.PushRequest) {
+	for i := range req.Changes {
+		req.Changes[i].Secret = nil
+	}
+	for i := range req.Keys {
+		req.Keys[i].Wrapped = nil
+	}
+	for i := range req.Seals {
+		req.Seals[i].JWE = ""
+	}
+	req.Audit = nil
 }
 
 // wait waits for the background step, if one runs, and returns the batch
@@ -225,6 +253,7 @@ func (p *pusher) wait() (syncproto.PushRequest, error) {
 // it is only logged.
 func (p *pusher) cleanup(ctx context.Context) error {
 	next, err := p.wait()
+	close(p.jobs)
 	for _, req := range []syncproto.PushRequest{next, p.cur} {
 		if rerr := p.release(context.WithoutCancel(ctx), req); rerr != nil {
 			p.s.a.log.Warn("agent: push: claimed batch not released, the next push sends it", "err", rerr)
