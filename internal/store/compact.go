@@ -58,10 +58,13 @@ import (
 )
 
 const (
-	compactEntries   = 20_000 // pulled entries looked at per call
-	compactTxRecords = 200    // records per transaction
+	compactTxRecords = 200 // records per transaction
 	metaCompactSeq   = "compact_seq"
 )
+
+// compactEntries is how many pulled entries one call looks at (a
+// variable for the tests).
+var compactEntries = 20_000
 
 // CompactReport says what one Compact call did.
 type CompactReport struct {
