@@ -29,9 +29,10 @@ type Local interface {
 	ResetPush(ctx context.Context) (int64, error)
 	// AckPush records the server's answers: applied and duplicate changes
 	// count as pushed, rejected ones are marked with the reason, retry
-	// ones stay pending; the in-flight marks of the batch are cleared. Signed cases that are now fully acknowledged are
-	// crypto-shredded in the same step, and the audit chain position the
-	// server now holds is kept for the next push.
+	// ones stay pending, and the batch's in-flight marks are cleared.
+	// Signed cases that are now fully acknowledged are crypto-shredded in
+	// the same step, and the audit chain position the server now holds is
+	// kept for the next push.
 	AckPush(ctx context.Context, req syncproto.PushRequest, resp syncproto.PushResponse) error
 	// PendingUploads calls fn for each attachment not yet uploaded whose
 	// record key is sealed for the server.

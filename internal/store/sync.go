@@ -21,10 +21,10 @@ import (
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
-// NextPush returns up to max pending changes not in flight (see ClaimPush)
-// in outbox order, of records
-// the server can open (their key sealed for it, or pulled from it), with
-// the seals and record keys not yet sent. A key whose seal is missing
+// NextPush returns up to max pending changes not in flight (ClaimPush) in
+// outbox order, of records the server can open (their key sealed for it,
+// or pulled from it), with the seals and record keys not yet sent. A key
+// whose seal is missing
 // (written by a version that kept a rolled-back seal) waits, like a key
 // not yet sealed, until the app seals it again (SealPending), instead of
 // failing every push.
