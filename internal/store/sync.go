@@ -24,10 +24,9 @@ import (
 // NextPush returns up to max pending changes not in flight (ClaimPush) in
 // outbox order, of records the server can open (their key sealed for it,
 // or pulled from it), with the seals and record keys not yet sent. A key
-// whose seal is missing
-// (written by a version that kept a rolled-back seal) waits, like a key
-// not yet sealed, until the app seals it again (SealPending), instead of
-// failing every push.
+// whose seal is missing (written by a version that kept a rolled-back
+// seal) waits, like a key not yet sealed, until the app seals it again
+// (SealPending), instead of failing every push.
 func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, error) {
 	if max <= 0 || max > syncproto.MaxPushChanges {
 		max = syncproto.MaxPushChanges
