@@ -101,4 +101,21 @@ func TestClaimPush_InFlightBatchesAreSkippedUntilAnsweredOrReleased(t *testing.T
 	if n, _, _ := s.Pending(ctx); n != 4 {
 		t.Errorf("pending: %d, want 4", n)
 	}
+
+	// Every answer clears its change's mark: rejected, applied, retry.
+	b4, err := s.ClaimPush(ctx, 10, 4)
+	if err != nil || len(b4.Changes) != 4 {
+		t.Fatalf("claim: %d changes, %v", len(b4.Changes), err)
+	}
+	res = syncproto.PushResponse{}
+	for i, st := range []string{syncproto.StatusRejected, syncproto.StatusApplied, syncproto.StatusDuplicate, syncproto.StatusRetry} {
+		res.Results = append(res.Results, syncproto.PushResult{ID: b4.Changes[i].ID, Status: st, Seq: int64(i + 2), Reason: "test"})
+	}
+	if err := s.AckPush(ctx, b4, res); err != nil {
+		t.Fatal(err)
+	}
+	inFlight(0)
+	if n, _, _ := s.Pending(ctx); n != 1 {
+		t.Errorf("pending after the answer: %d, want the retried one", n)
+	}
 }

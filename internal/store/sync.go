@@ -123,6 +123,7 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 			Seq int64  `json:"seq"`
 		}
 		var acks []ack
+		var retry syncproto.PushRequest // stays pending: its in-flight marks go
 		for i, r := range resp.Results {
 			if r.ID != req.Changes[i].ID {
 				return fmt.Errorf("result %d is for change %s, not %s", i, r.ID, req.Changes[i].ID)
@@ -138,26 +139,29 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 				if reason == "" {
 					reason = "rejected"
 				}
-				if _, err := s.txExec(ctx, tx, `UPDATE change_log SET rejected = ? WHERE id = ?`, reason, r.ID); err != nil {
+				if _, err := s.txExec(ctx, tx, `UPDATE change_log SET rejected = ?, push_batch = NULL WHERE id = ?`, reason, r.ID); err != nil {
 					return err
 				}
 				if err := s.undoRefusedSeal(ctx, tx, req.Changes[i], reason); err != nil {
 					return err
 				}
 			case syncproto.StatusRetry:
+				retry.Changes = append(retry.Changes, req.Changes[i])
 			default:
 				return fmt.Errorf("change %s: unknown status %q", r.ID, r.Status)
 			}
 		}
-		if err := s.landBatch(ctx, tx, req); err != nil {
-			return err
+		if len(retry.Changes) > 0 {
+			if err := s.landBatch(ctx, tx, retry); err != nil {
+				return err
+			}
 		}
 		if len(acks) > 0 {
 			// One statement for the batch: per-row round trips into
 			// SQLite cost more than the updates themselves.
 			b, _ := json.Marshal(acks)
 			if _, err := s.txExec(ctx, tx, `UPDATE change_log SET pushed_at = coalesce(pushed_at, ?),
-				server_seq = coalesce(server_seq, a.seq)
+				server_seq = coalesce(server_seq, a.seq), push_batch = NULL
 				FROM (SELECT value->>'id' AS id, value->>'seq' AS seq FROM json_each(?)) AS a
 				WHERE change_log.id = a.id`, now, string(b)); err != nil {
 				return err
