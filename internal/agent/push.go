@@ -38,6 +38,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
@@ -57,7 +58,10 @@ func (s *syncRun) push(ctx context.Context) error {
 	p := &pusher{s: s, size: s.a.cfg.PushBatch, jobs: make(chan func())}
 	go p.work()
 	err = p.run(ctx)
-	return errors.Join(err, p.cleanup(ctx))
+	err = errors.Join(err, p.cleanup(ctx))
+	s.a.log.Debug("agent: push done", "batches", p.sent, "round_trips", p.trips, "background", p.busy,
+		"waited_for_background", p.waited)
+	return err
 }
 
 // pusher is the state of one pipelined push.
@@ -70,6 +74,10 @@ type pusher struct {
 	// jobs feeds the one goroutine that runs the background steps, for
 	// the whole push: its stack, grown deep by SQLite, is grown once.
 	jobs chan func()
+	// What the pipelining hides: the time of the round trips, of the
+	// background steps, and of the part of those the push waited for.
+	sent                int
+	trips, busy, waited time.Duration
 }
 
 // answered is a batch with the server's answer, to record.
@@ -85,6 +93,7 @@ type background struct {
 	done chan struct{}
 	next syncproto.PushRequest // the claimed batch, empty if none
 	err  error
+	took time.Duration
 }
 
 func (p *pusher) run(ctx context.Context) error {
@@ -100,7 +109,10 @@ func (p *pusher) run(ctx context.Context) error {
 		// request that failed may have reached the server all the same.
 		sent := p.cur
 		p.cur = syncproto.PushRequest{}
+		t0 := time.Now()
 		res, err := p.s.c.Push(ctx, p.s.tenant, sent)
+		p.trips += time.Since(t0)
+		p.sent++
 		if IsTooLarge(err) && len(sent.Changes) > 1 {
 			if err := p.shrink(ctx, sent); err != nil {
 				return err
@@ -203,6 +215,8 @@ func (p *pusher) start(ctx context.Context, prev *answered) {
 	p.bg = bg
 	p.jobs <- func() {
 		defer close(bg.done)
+		t0 := time.Now()
+		defer func() { bg.took = time.Since(t0) }()
 		if prev != nil {
 			if bg.err = p.record(ctx, *prev); bg.err != nil {
 				return
@@ -242,7 +256,10 @@ func (p *pusher) wait() (syncproto.PushRequest, error) {
 	if bg == nil {
 		return syncproto.PushRequest{}, nil
 	}
+	t0 := time.Now()
 	<-bg.done
+	p.waited += time.Since(t0)
+	p.busy += bg.took
 	p.bg = nil
 	return bg.next, bg.err
 }
