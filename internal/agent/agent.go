@@ -22,11 +22,15 @@ import (
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
-// Defaults of Config.
+// Defaults of Config. DefaultPushBatch is half the serial push's 1000:
+// two batches are in flight at once (push.go), and with 500 the agent's
+// peak RSS stays where the serial push had it (about 50 MiB in `syncd
+// bench`, against 65 with 1000) at the same rate, the round trips
+// overlapping.
 const (
 	DefaultInterval   = 30 * time.Second
 	DefaultPoll       = time.Second
-	DefaultPushBatch  = 1000
+	DefaultPushBatch  = 500
 	DefaultPullChunk  = 500
 	DefaultBackoffMin = time.Second
 	DefaultBackoffMax = 2 * time.Minute
@@ -68,6 +72,9 @@ type Agent struct {
 	trigger chan struct{}
 
 	syncMu sync.Mutex // one sync at a time
+	// compactMore: the last compaction left pulled entries to look at
+	// (guarded by syncMu).
+	compactMore bool
 
 	mu        sync.Mutex // guards client and clientKey
 	client    *Client

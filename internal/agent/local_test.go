@@ -23,6 +23,7 @@ type memChange struct {
 	c        syncproto.Change
 	pushed   bool
 	rejected string
+	inFlight int64 // the batch that carries it, 0 if none
 }
 
 type memUpload struct {
@@ -47,7 +48,8 @@ type memLocal struct {
 	request    int // "sync now" presses
 	applyCalls int
 	maxChunk   int
-	nextPushes int
+	claims     int
+	maxFlight  int // most changes in flight at once
 
 	serverKeyCalls int   // SetServerKey calls
 	serverKeyErr   error // what SetServerKey answers
@@ -108,20 +110,61 @@ func (m *memLocal) Enrolment(context.Context) (store.Enrolment, error) {
 	return m.enrol, nil
 }
 
-func (m *memLocal) NextPush(_ context.Context, max int) (syncproto.PushRequest, error) {
+func (m *memLocal) ClaimPush(_ context.Context, limit int, batch int64) (syncproto.PushRequest, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.nextPushes++
+	m.claims++
 	req := syncproto.PushRequest{}
+	flying := 0
 	for _, c := range m.outbox {
-		if len(req.Changes) == max {
+		if c.inFlight != 0 {
+			flying++
+		}
+	}
+	for _, c := range m.outbox {
+		if len(req.Changes) == limit {
 			break
 		}
-		if !c.pushed && c.rejected == "" {
+		if !c.pushed && c.rejected == "" && c.inFlight == 0 {
+			c.inFlight = batch
 			req.Changes = append(req.Changes, c.c)
 		}
 	}
+	m.maxFlight = max(m.maxFlight, flying+len(req.Changes))
 	return req, nil
+}
+
+func (m *memLocal) ReleasePush(_ context.Context, req syncproto.PushRequest) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.land(req)
+	return nil
+}
+
+func (m *memLocal) ResetPush(context.Context) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var n int64
+	for _, c := range m.outbox {
+		if c.inFlight != 0 {
+			c.inFlight = 0
+			n++
+		}
+	}
+	return n, nil
+}
+
+// land clears the in-flight marks of req's changes.
+func (m *memLocal) land(req syncproto.PushRequest) {
+	ids := map[string]bool{}
+	for _, c := range req.Changes {
+		ids[c.ID] = true
+	}
+	for _, c := range m.outbox {
+		if ids[c.c.ID] {
+			c.inFlight = 0
+		}
+	}
 }
 
 func (m *memLocal) AckPush(_ context.Context, req syncproto.PushRequest, resp syncproto.PushResponse) error {
@@ -130,6 +173,7 @@ func (m *memLocal) AckPush(_ context.Context, req syncproto.PushRequest, resp sy
 	if len(resp.Results) != len(req.Changes) {
 		return fmt.Errorf("mem: %d results for %d changes", len(resp.Results), len(req.Changes))
 	}
+	m.land(req)
 	byID := map[string]*memChange{}
 	for _, c := range m.outbox {
 		byID[c.c.ID] = c
@@ -209,6 +253,11 @@ func (m *memLocal) ApplyPull(_ context.Context, page syncproto.Page, entries []s
 	m.checkpoint = lastSeq
 	m.state[store.StateCheckpoint] = strconv.FormatInt(lastSeq, 10)
 	return nil
+}
+
+// Compact keeps every pulled entry (memLocal keeps none but counts).
+func (m *memLocal) Compact(context.Context) (store.CompactReport, error) {
+	return store.CompactReport{}, nil
 }
 
 func (m *memLocal) SetSyncState(_ context.Context, kv map[string]string) error {

@@ -35,6 +35,7 @@ type bigLocal struct {
 	*memLocal
 	mu       sync.Mutex
 	next     int // first change not yet pushed
+	claimed  int // first change not yet in flight
 	pulled   int
 	peakHeap uint64
 }
@@ -45,15 +46,33 @@ func (b *bigLocal) sample() {
 	b.peakHeap = max(b.peakHeap, ms.HeapInuse)
 }
 
-func (b *bigLocal) NextPush(_ context.Context, n int) (syncproto.PushRequest, error) {
+func (b *bigLocal) ClaimPush(_ context.Context, n int, _ int64) (syncproto.PushRequest, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.sample()
 	req := syncproto.PushRequest{}
-	for i := b.next; i < min(b.next+n, backlog); i++ {
+	for i := b.claimed; i < min(b.claimed+n, backlog); i++ {
 		req.Changes = append(req.Changes, change(i))
 	}
+	b.claimed += len(req.Changes)
 	return req, nil
+}
+
+// ReleasePush: every change is applied here, so only a push that stops
+// early releases, and then it releases everything after the acknowledged.
+func (b *bigLocal) ReleasePush(context.Context, syncproto.PushRequest) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.claimed = b.next
+	return nil
+}
+
+func (b *bigLocal) ResetPush(context.Context) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := b.claimed - b.next
+	b.claimed = b.next
+	return int64(n), nil
 }
 
 func (b *bigLocal) AckPush(_ context.Context, req syncproto.PushRequest, resp syncproto.PushResponse) error {

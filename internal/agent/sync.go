@@ -105,6 +105,9 @@ func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error)
 		}
 		err := step.run(ctx)
 		if err == nil {
+			if step.phase == PhasePulling {
+				a.compact(ctx, rep.Pulled)
+			}
 			continue
 		}
 		if first == nil {
@@ -120,6 +123,23 @@ func (a *Agent) syncOnce(ctx context.Context, e store.Enrolment) (Report, error)
 	}
 	a.finish(ctx, start, &rep, first)
 	return rep, first
+}
+
+// compact folds pulled entries nothing needs any more into their records
+// (store.Compact), after a pull that ended complete and brought entries,
+// or while an earlier compaction left some to look at: one bounded step
+// per sync. A failure costs only space, so it is logged, not returned.
+func (a *Agent) compact(ctx context.Context, pulled int) {
+	if pulled == 0 && !a.compactMore {
+		return
+	}
+	rep, err := a.local.Compact(ctx)
+	if err != nil {
+		a.log.Warn("agent: compaction failed", "err", err)
+		return
+	}
+	a.compactMore = rep.More
+	a.log.Debug("agent: compacted pulled entries", "records", rep.Records, "removed", rep.Removed, "more", rep.More)
 }
 
 // ends reports whether err ends the sync rather than just its step.
@@ -229,78 +249,6 @@ func (s *syncRun) upload(ctx context.Context) error {
 		return local("pending uploads", err)
 	}
 	return first
-}
-
-// push sends the outbox in batches until it is empty, or until a batch
-// moved nothing (every change retry or rejected): the next round tries
-// again, this one does not spin. A batch over the server's size limit is
-// halved.
-func (s *syncRun) push(ctx context.Context) error {
-	batch := s.a.cfg.PushBatch
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		req, err := s.a.local.NextPush(ctx, batch)
-		if err != nil {
-			return local("next push", err)
-		}
-		if len(req.Changes) == 0 {
-			return nil
-		}
-		res, err := s.c.Push(ctx, s.tenant, req)
-		if IsTooLarge(err) && len(req.Changes) > 1 {
-			batch = max(1, len(req.Changes)/2)
-			s.a.log.Debug("agent: push batch too large, halving", "batch", batch)
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.a.local.AckPush(ctx, req, res); err != nil {
-			return local("ack push", err)
-		}
-		moved := 0
-		for _, r := range res.Results {
-			switch r.Status {
-			case syncproto.StatusApplied:
-				s.rep.Pushed++
-				moved++
-			case syncproto.StatusDuplicate:
-				s.rep.Duplicates++
-				moved++
-			case syncproto.StatusRetry:
-				s.rep.Retried++
-			case syncproto.StatusRejected:
-				s.rep.Rejected++
-				s.done++
-			}
-			s.rep.Conflicts += r.Conflicts
-			if r.Restamped {
-				s.rep.Restamped++
-			}
-		}
-		s.done += int64(moved)
-		s.total = max(s.total, s.done) // the clerk kept writing meanwhile
-		s.a.setState(ctx, map[string]string{store.StateProgressDone: strconv.FormatInt(s.done, 10),
-			store.StateProgressAll: strconv.FormatInt(s.total, 10)})
-		if moved == 0 {
-			s.a.log.Debug("agent: push batch moved nothing, stopping for this round",
-				"retry", len(res.Results)-countStatus(res, syncproto.StatusRejected),
-				"rejected", countStatus(res, syncproto.StatusRejected))
-			return nil
-		}
-	}
-}
-
-func countStatus(res syncproto.PushResponse, status string) int {
-	n := 0
-	for _, r := range res.Results {
-		if r.Status == status {
-			n++
-		}
-	}
-	return n
 }
 
 // pull reads pages from the checkpoint until the server has no more. A

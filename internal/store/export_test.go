@@ -26,3 +26,11 @@ func RawDSN(path string) string { return dsn(path, false) }
 // HashEntry exposes the chain hash so a test can forge an entry as well as
 // an attacker with the source code could.
 func HashEntry(e AuditEntry) string { return hashEntry(e) }
+
+// SetCompactEntries sets how many pulled entries a Compact call looks at,
+// until the returned function restores it.
+func SetCompactEntries(n int) func() {
+	old := compactEntries
+	compactEntries = n
+	return func() { compactEntries = old }
+}

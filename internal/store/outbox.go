@@ -10,6 +10,7 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/hlc"
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // Change is one outbox entry as `syncd agent` sees it: field names, plain
@@ -187,4 +188,94 @@ func (ss *Session) AcknowledgeRejected(ctx context.Context, changeID string) err
 		return fmt.Errorf("store: acknowledge rejected change %s: %w", changeID, err)
 	}
 	return nil
+}
+
+// The pipelined push's in-flight cursor. The agent reads and sends batch
+// k+1 while it records the answer to batch k, so a batch is marked in
+// flight (change_log.push_batch) before it is sent, and NextPush skips
+// marked changes. AckPush clears the marks of the batch it records;
+// ReleasePush clears those of a batch withdrawn unsent. A mark that
+// outlives its push run (the agent was killed between sending a batch
+// and recording the answer) means "sent, answer unknown": ResetPush, at
+// the start of the next run, makes those changes pending again, and the
+// server answers "duplicate" for the ones it had (a push is idempotent by
+// change id). So a crash loses nothing, and nothing reaches the feed
+// twice.
+
+// ClaimPush returns what NextPush returns and marks its changes in flight
+// as batch before returning, in outbox order; no changes, nothing marked.
+func (s *Store) ClaimPush(ctx context.Context, max int, batch int64) (syncproto.PushRequest, error) {
+	req, err := s.NextPush(ctx, max)
+	if err != nil || len(req.Changes) == 0 {
+		return req, err
+	}
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, `UPDATE change_log SET push_batch = ?
+			WHERE id IN (SELECT value FROM json_each(?)) AND pushed_at IS NULL AND rejected IS NULL`,
+			batch, changeIDsJSON(req))
+		return err
+	})
+	if err != nil {
+		return syncproto.PushRequest{}, fmt.Errorf("store: claim push batch %d: %w", batch, err)
+	}
+	return req, nil
+}
+
+// ReleasePush clears the in-flight marks of a batch that was not sent
+// (withdrawn, or refused before the server read it): its changes are
+// pending again, in their old place.
+func (s *Store) ReleasePush(ctx context.Context, req syncproto.PushRequest) error {
+	if len(req.Changes) == 0 {
+		return nil
+	}
+	err := s.writeTx(ctx, func(tx *sql.Tx) error { return s.landBatch(ctx, tx, req) })
+	if err != nil {
+		return fmt.Errorf("store: release push: %w", err)
+	}
+	return nil
+}
+
+// ResetPush clears every in-flight mark, as a push run starts: a mark
+// still there is from a run that ended without recording the answer (a
+// crash, a lost connection). It returns how many changes were in flight;
+// they are sent again. Cheap when there are none (an index of the marked
+// rows, no write).
+func (s *Store) ResetPush(ctx context.Context) (int64, error) {
+	n, err := s.PushInFlight(ctx)
+	if err != nil || n == 0 {
+		return n, err
+	}
+	err = s.writeTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.txExec(ctx, tx, `UPDATE change_log SET push_batch = NULL WHERE push_batch IS NOT NULL`)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: reset push: %w", err)
+	}
+	return n, nil
+}
+
+// PushInFlight returns how many changes are marked in flight.
+func (s *Store) PushInFlight(ctx context.Context) (int64, error) {
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM change_log WHERE push_batch IS NOT NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: changes in flight: %w", err)
+	}
+	return n, nil
+}
+
+// landBatch clears the in-flight marks of a batch's changes in tx.
+func (s *Store) landBatch(ctx context.Context, tx *sql.Tx, req syncproto.PushRequest) error {
+	_, err := s.txExec(ctx, tx, `UPDATE change_log SET push_batch = NULL
+		WHERE id IN (SELECT value FROM json_each(?)) AND push_batch IS NOT NULL`, changeIDsJSON(req))
+	return err
+}
+
+func changeIDsJSON(req syncproto.PushRequest) string {
+	ids := make([]string, len(req.Changes))
+	for i, c := range req.Changes {
+		ids[i] = c.ID
+	}
+	b, _ := json.Marshal(ids) // []string cannot fail
+	return string(b)
 }

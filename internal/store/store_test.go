@@ -714,6 +714,8 @@ func TestMigrate_AttachmentsKeepTheirRecord(t *testing.T) {
 		CREATE INDEX attachment_by_record ON attachment(record_id);
 		DROP TABLE audit_key;
 		ALTER TABLE audit_log DROP COLUMN key_id;
+		DROP INDEX change_log_in_flight;
+		ALTER TABLE change_log DROP COLUMN push_batch;
 		PRAGMA user_version = 4`); err != nil {
 		t.Fatal(err)
 	}

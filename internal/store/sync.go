@@ -21,12 +21,12 @@ import (
 	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
-// NextPush returns up to max pending changes in outbox order, of records
-// the server can open (their key sealed for it, or pulled from it), with
-// the seals and record keys not yet sent. A key whose seal is missing
-// (written by a version that kept a rolled-back seal) waits, like a key
-// not yet sealed, until the app seals it again (SealPending), instead of
-// failing every push.
+// NextPush returns up to max pending changes not in flight (ClaimPush) in
+// outbox order, of records the server can open (their key sealed for it,
+// or pulled from it), with the seals and record keys not yet sent. A key
+// whose seal is missing (written by a version that kept a rolled-back
+// seal) waits, like a key not yet sealed, until the app seals it again
+// (SealPending), instead of failing every push.
 func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, error) {
 	if max <= 0 || max > syncproto.MaxPushChanges {
 		max = syncproto.MaxPushChanges
@@ -36,7 +36,7 @@ func (s *Store) NextPush(ctx context.Context, max int) (syncproto.PushRequest, e
 		c.secret_values, c.base_version, c.hlc, c.clerk_id, c.created_at,
 		k.origin, k.key_pushed_at IS NULL, k.seal_id, k.server_wrapped
 		FROM change_log c JOIN record_key k ON k.id = c.key_id
-		WHERE c.pushed_at IS NULL AND c.rejected IS NULL AND (k.origin = 'remote' OR (k.server_wrapped IS NOT NULL
+		WHERE c.pushed_at IS NULL AND c.rejected IS NULL AND c.push_batch IS NULL AND (k.origin = 'remote' OR (k.server_wrapped IS NOT NULL
 			AND (k.key_pushed_at IS NOT NULL OR EXISTS (SELECT 1 FROM seal s WHERE s.id = k.seal_id))))
 		ORDER BY c.seq LIMIT ?`, max)
 	if err != nil {
@@ -123,6 +123,7 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 			Seq int64  `json:"seq"`
 		}
 		var acks []ack
+		var retry syncproto.PushRequest // stays pending: its in-flight marks go
 		for i, r := range resp.Results {
 			if r.ID != req.Changes[i].ID {
 				return fmt.Errorf("result %d is for change %s, not %s", i, r.ID, req.Changes[i].ID)
@@ -138,15 +139,21 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 				if reason == "" {
 					reason = "rejected"
 				}
-				if _, err := s.txExec(ctx, tx, `UPDATE change_log SET rejected = ? WHERE id = ?`, reason, r.ID); err != nil {
+				if _, err := s.txExec(ctx, tx, `UPDATE change_log SET rejected = ?, push_batch = NULL WHERE id = ?`, reason, r.ID); err != nil {
 					return err
 				}
 				if err := s.undoRefusedSeal(ctx, tx, req.Changes[i], reason); err != nil {
 					return err
 				}
 			case syncproto.StatusRetry:
+				retry.Changes = append(retry.Changes, req.Changes[i])
 			default:
 				return fmt.Errorf("change %s: unknown status %q", r.ID, r.Status)
+			}
+		}
+		if len(retry.Changes) > 0 {
+			if err := s.landBatch(ctx, tx, retry); err != nil {
+				return err
 			}
 		}
 		if len(acks) > 0 {
@@ -154,7 +161,7 @@ func (s *Store) AckPush(ctx context.Context, req syncproto.PushRequest, resp syn
 			// SQLite cost more than the updates themselves.
 			b, _ := json.Marshal(acks)
 			if _, err := s.txExec(ctx, tx, `UPDATE change_log SET pushed_at = coalesce(pushed_at, ?),
-				server_seq = coalesce(server_seq, a.seq)
+				server_seq = coalesce(server_seq, a.seq), push_batch = NULL
 				FROM (SELECT value->>'id' AS id, value->>'seq' AS seq FROM json_each(?)) AS a
 				WHERE change_log.id = a.id`, now, string(b)); err != nil {
 				return err
