@@ -36,8 +36,13 @@ const (
 	DefaultRetryMaxWait = 10 * time.Second
 )
 
-// maxResponseBytes bounds every JSON answer (push results, errors).
+// maxResponseBytes bounds every JSON answer (push results, errors),
+// decoded.
 const maxResponseBytes = 16 << 20
+
+// minCompressBytes: a smaller request body goes uncompressed (the coding's
+// header would eat what it saves).
+const minCompressBytes = 512
 
 // ClientConfig configures a Client. Zero values mean the defaults.
 type ClientConfig struct {
@@ -63,6 +68,9 @@ type ClientConfig struct {
 	// Log receives the client's diagnostics at debug level; nil for none.
 	// Tokens are never logged.
 	Log *slog.Logger
+	// NoCompression sends no Content-Encoding and asks for none, as
+	// agents before the codings did (tests play such an agent with it).
+	NoCompression bool
 	// Protocol and Version are what the laptop says it speaks and is
 	// (syncproto.Revisions(), version.String() when zero); tests set them
 	// to play another release.
@@ -84,6 +92,8 @@ type Client struct {
 
 	protocol   syncproto.Range // the revisions this laptop speaks
 	protocolOK atomic.Bool     // the server's overlap them (protocol.go)
+
+	codecs *codecState // the server's codings (transport.go)
 }
 
 // NewClient returns a client for the server at cfg.BaseURL.
@@ -117,7 +127,8 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	hc, err := newHTTPClient(cfg)
+	codecs := &codecState{off: cfg.NoCompression}
+	hc, err := newHTTPClient(cfg, codecs)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +161,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount,
 		backoff:  backoff.Policy{Min: cfg.RetryWait, Max: cfg.RetryMaxWait, Jitter: true},
-		protocol: cfg.Protocol}, nil
+		protocol: cfg.Protocol, codecs: codecs}, nil
 }
 
 // isLoopbackHost reports whether a URL's host is this machine: localhost,
@@ -284,11 +295,18 @@ func (c *Client) postJSON(ctx context.Context, r *resty.Client, op, path string,
 	if len(body) > syncproto.MaxBodyBytes {
 		return fmt.Errorf("agent: %s: body of %d bytes: %w", op, len(body), ErrTooLarge)
 	}
-	resp, err := r.R().SetContext(ctx).
+	req := r.R().SetContext(ctx).
 		SetHeader("Content-Type", "application/json").
-		SetHeader("Accept", "application/json").
-		SetBody(body).
-		Post(path)
+		SetHeader("Accept", "application/json")
+	if len(body) >= minCompressBytes && c.codecs.zstdBodies.Load() {
+		z, err := syncproto.Compress(body, syncproto.EncodingZstd)
+		if err != nil {
+			return fmt.Errorf("agent: %s: compress: %w", op, err)
+		}
+		req.SetHeader("Content-Encoding", syncproto.EncodingZstd)
+		body = z
+	}
+	resp, err := req.SetBody(body).Post(path)
 	if err := check(op, resp, err); err != nil {
 		return err
 	}
