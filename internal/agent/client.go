@@ -128,6 +128,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	codecs := &codecState{off: cfg.NoCompression}
+	codecs.serverProtocol.Store("1")
 	hc, err := newHTTPClient(cfg, codecs)
 	if err != nil {
 		return nil, err
@@ -366,13 +367,19 @@ func (c *Client) Push(ctx context.Context, tenant string, req syncproto.PushRequ
 	if req.Changes == nil {
 		req.Changes = []syncproto.Change{}
 	}
-	if err := c.postJSON(ctx, c.r, "push", tenantPath(tenant, "push"), req, &res); err != nil {
+	body := syncproto.NewPushBody(&req, c.revision())
+	if err := c.postJSON(ctx, c.r, "push", tenantPath(tenant, "push"), body, &res); err != nil {
 		return res, err
 	}
 	if len(res.Results) != len(req.Changes) {
 		return res, fmt.Errorf("agent: push: %w: %d results for %d changes", ErrProtocol, len(res.Results), len(req.Changes))
 	}
 	for i, r := range res.Results {
+		if r.ID == "" && c.protocol.Max >= syncproto.RevisionCompact {
+			// A compact answer (revision 2): the results are in order.
+			r.ID = req.Changes[i].ID
+			res.Results[i].ID = r.ID
+		}
 		if r.ID != req.Changes[i].ID {
 			return res, fmt.Errorf("agent: push: %w: result %d is for another change", ErrProtocol, i)
 		}
@@ -383,6 +390,16 @@ func (c *Client) Push(ctx context.Context, tenant string, req syncproto.PushRequ
 		}
 	}
 	return res, nil
+}
+
+// revision is the newest protocol revision this laptop and its server
+// both speak, as the server's last answer said; 1 before any answer.
+func (c *Client) revision() int {
+	server, ok := syncproto.ParseRange(c.codecs.serverProtocol.Load().(string))
+	if rev := c.protocol.Common(server); ok && rev > 0 {
+		return rev
+	}
+	return 1
 }
 
 // Pull streams one page of the tenant's feed after seq after: fn gets the

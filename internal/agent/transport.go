@@ -183,6 +183,9 @@ type codecState struct {
 	// off: never compress nor ask for compressed answers (tests playing
 	// an older agent).
 	off bool
+	// serverProtocol is the syncproto.HeaderProtocol of the server's last
+	// answer (a string; "1" before any).
+	serverProtocol atomic.Value
 }
 
 // codingTransport asks for compressed answers, decodes them (the layers
@@ -202,7 +205,8 @@ func (t *codingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	if resp.Header.Get(syncproto.HeaderProtocol) != "" { // an answer of syncd serve, not of a proxy
+	if p := resp.Header.Get(syncproto.HeaderProtocol); p != "" { // an answer of syncd serve, not of a proxy
+		t.state.serverProtocol.Store(p)
 		t.state.zstdBodies.Store(!t.state.off && syncproto.Accepts(resp.Header.Get("Accept-Encoding"), syncproto.EncodingZstd))
 	}
 	coding := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))

@@ -306,5 +306,9 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, dev Device) 
 		return
 	}
 	s.metrics.pushed(dev.Tenant, resp.Results)
+	if s.compactAnswers(r) {
+		writeJSON(w, syncproto.CompactAnswer(&resp))
+		return
+	}
 	writeJSON(w, resp)
 }

@@ -27,10 +27,25 @@ const (
 )
 
 // The revisions this program speaks.
+//
+//   - 1: the first.
+//   - 2: compact push and pull. Push: record keys inline with their
+//     record's first change, answers without change ids (push.go). Pull:
+//     the compact pull form. A program that speaks 2 still speaks 1 with
+//     a peer that speaks only 1; both sides use the newest revision both
+//     speak.
 const (
-	Revision    = 1 // the newest
+	Revision    = 2 // the newest
 	MinRevision = 1 // the oldest it still speaks
 )
+
+// Common is the newest revision two ranges share (0 if none).
+func (r Range) Common(peer Range) int {
+	if r.Check(peer) != Compatible {
+		return 0
+	}
+	return min(r.Max, peer.Max)
+}
 
 // Range is a closed range of protocol revisions.
 type Range struct{ Min, Max int }
