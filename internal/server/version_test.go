@@ -28,7 +28,7 @@ func TestProtocolGate(t *testing.T) {
 		laptop, update string
 	}{
 		{laterLaptop, "server"}, // a later laptop
-		{"0-0", ""},       // not a revision: malformed
+		{"0-0", ""},             // not a revision: malformed
 		{"x", ""},
 	} {
 		st, b, _ := k.do("GET", pull, l.token, nil, map[string]string{syncproto.HeaderProtocol: c.laptop})
