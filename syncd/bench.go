@@ -68,7 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tenant := fs.String("tenant", "bench", "tenant to use")
 	dir := fs.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print only the JSON result")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench process (the server) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench process (the server) to this file, and each agent's per phase beside it (FILE.agent-laptop-NN-PHASE.prof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -89,7 +89,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "bench: "+format+"\n", a...)
 		}
 	}
-	res, err := bench(ctx, benchConfig{profile: *cpuProfile != "", laptops: *k, docs: *n, shared: *m, payload: *payload, serverURL: *serverURL,
+	res, err := bench(ctx, benchConfig{profile: *cpuProfile != "", profilePrefix: agentProfilePrefix(*cpuProfile), laptops: *k, docs: *n, shared: *m, payload: *payload, serverURL: *serverURL,
 		serverDB: *serverDB, masterKey: *masterKey, tenant: *tenant, dir: *dir, logf: logf})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd bench: %v\n", err)
@@ -116,6 +116,9 @@ type benchConfig struct {
 	dir                            string
 	logf                           func(string, ...any)
 	profile                        bool // profile the agents too, next to their databases
+	// profilePrefix, when not "", puts the agents' profiles at
+	// PREFIX-<laptop>-<phase>.prof instead (beside the server's).
+	profilePrefix string
 }
 
 type benchLaptop struct {
@@ -262,7 +265,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	start := time.Now()
 	_, down0 := px.counts()
 	meter := startPhase("push", px, clock, true)
-	run, err := benchAgentsRun(ctx, self, laptops, cfg.profile, "push", "--no-pull")
+	run, err := benchAgentsRun(ctx, self, laptops, cfg.agentProfiles(), "push", "--no-pull")
 	if err != nil {
 		return res, fmt.Errorf("push: %w", err)
 	}
@@ -270,7 +273,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	res.PushSeconds = time.Since(start).Seconds()
 	res.PushPerSecond = float64(res.PushedChanges) / res.PushSeconds
 	meter = startPhase("pull", px, clock, false)
-	run2, err := benchAgentsRun(ctx, self, laptops, cfg.profile, "sync")
+	run2, err := benchAgentsRun(ctx, self, laptops, cfg.agentProfiles(), "sync")
 	if err != nil {
 		return res, fmt.Errorf("pull: %w", err)
 	}
@@ -286,7 +289,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	}
 	start = time.Now()
 	meter = startPhase("initial_pull", px, clock, false)
-	run3, err := benchAgentsRun(ctx, self, []*benchLaptop{observer}, cfg.profile, "pull")
+	run3, err := benchAgentsRun(ctx, self, []*benchLaptop{observer}, cfg.agentProfiles(), "pull")
 	if err != nil {
 		return res, fmt.Errorf("initial pull: %w", err)
 	}
@@ -412,7 +415,11 @@ func benchSyncInProcess(ctx context.Context, l *benchLaptop) (time.Duration, err
 // benchAgents runs `syncd agent sync` for every laptop at once and returns
 // the largest peak RSS among them, in MiB.
 func benchAgents(ctx context.Context, self string, laptops []*benchLaptop, profile bool, phase string, flags ...string) (float64, error) {
-	run, err := benchAgentsRun(ctx, self, laptops, profile, phase, flags...)
+	prefix := ""
+	if profile {
+		prefix = "-" // next to each laptop's database
+	}
+	run, err := benchAgentsRun(ctx, self, laptops, prefix, phase, flags...)
 	return run.rss, err
 }
 
@@ -423,8 +430,9 @@ type agentsRun struct {
 	pulled int64   // changes they pulled
 }
 
-// benchAgentsRun runs `syncd agent sync` for every laptop at once.
-func benchAgentsRun(ctx context.Context, self string, laptops []*benchLaptop, profile bool, phase string, flags ...string) (agentsRun, error) {
+// benchAgentsRun runs `syncd agent sync` for every laptop at once; with
+// profile not "" each writes a CPU profile (agentProfilePath).
+func benchAgentsRun(ctx context.Context, self string, laptops []*benchLaptop, profile string, phase string, flags ...string) (agentsRun, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(laptops))
 	rss := make([]float64, len(laptops))
@@ -432,8 +440,8 @@ func benchAgentsRun(ctx context.Context, self string, laptops []*benchLaptop, pr
 	pulled := make([]int64, len(laptops))
 	for i, l := range laptops {
 		args := append([]string{"agent", "sync", "--db", l.path}, flags...)
-		if profile {
-			args = append(args, "--cpuprofile", l.path+"."+phase+".prof")
+		if profile != "" {
+			args = append(args, "--cpuprofile", agentProfilePath(profile, l.path, phase))
 		}
 		cmd := exec.CommandContext(ctx, self, args...)
 		var out bytes.Buffer

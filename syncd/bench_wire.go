@@ -17,6 +17,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -407,4 +408,34 @@ func (m *wireMeasures) measureLaptops(ctx context.Context, fresh, pusher *benchL
 	}
 	m.PushedStoreBytesPer1k = perChange(size*1000, n)
 	return nil
+}
+
+// agentProfilePrefix is where the agents' profiles go when the bench's own
+// is at path: beside it, so that they outlive a temporary work directory.
+func agentProfilePrefix(path string) string {
+	if path == "" {
+		return ""
+	}
+	return strings.TrimSuffix(path, filepath.Ext(path)) + ".agent"
+}
+
+// agentProfiles is the profile argument of benchAgentsRun for cfg.
+func (cfg benchConfig) agentProfiles() string {
+	switch {
+	case cfg.profilePrefix != "":
+		return cfg.profilePrefix
+	case cfg.profile:
+		return "-"
+	}
+	return ""
+}
+
+// agentProfilePath names an agent's profile of a phase: PREFIX-<laptop>-
+// <phase>.prof, or beside the laptop's database for prefix "-".
+func agentProfilePath(prefix, laptopPath, phase string) string {
+	if prefix == "-" {
+		return laptopPath + "." + phase + ".prof"
+	}
+	name := strings.TrimSuffix(filepath.Base(laptopPath), filepath.Ext(laptopPath))
+	return prefix + "-" + name + "-" + phase + ".prof"
 }
