@@ -21,6 +21,7 @@ package syncproto
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -177,9 +178,8 @@ func (g *gzipEncoder) Close() error {
 
 // Compress returns body compressed in coding, in one piece.
 func Compress(body []byte, coding string) ([]byte, error) {
-	var buf strings.Builder
-	buf.Grow(len(body)/3 + 64)
-	e, err := NewEncoder(&buf, coding)
+	buf := bytes.NewBuffer(make([]byte, 0, len(body)/3+64))
+	e, err := NewEncoder(buf, coding)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +190,7 @@ func Compress(body []byte, coding string) ([]byte, error) {
 	if err := e.Close(); err != nil {
 		return nil, err
 	}
-	return []byte(buf.String()), nil
+	return buf.Bytes(), nil
 }
 
 // NewDecoder returns a pooled decoder of coding reading from r. Its read
