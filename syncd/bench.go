@@ -269,7 +269,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("push: %w", err)
 	}
-	res.Phases = append(res.Phases, meter.stop(run.cpu, res.PushedChanges))
+	res.Phases = append(res.Phases, meter.stop(run, res.PushedChanges))
 	res.PushSeconds = time.Since(start).Seconds()
 	res.PushPerSecond = float64(res.PushedChanges) / res.PushSeconds
 	meter = startPhase("pull", px, clock, false)
@@ -277,7 +277,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	if err != nil {
 		return res, fmt.Errorf("pull: %w", err)
 	}
-	res.Phases = append(res.Phases, meter.stop(run2.cpu, run2.pulled))
+	res.Phases = append(res.Phases, meter.stop(run2, run2.pulled))
 	res.WallSeconds = time.Since(start).Seconds()
 	res.AgentPeakRSSMiB = max(run.rss, run2.rss)
 	cfg.logf("all synced in %.1fs (push %.1fs)", res.WallSeconds, res.PushSeconds)
@@ -298,7 +298,7 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	if res.PulledChanges, err = observer.st.RemoteChanges(ctx); err != nil {
 		return res, err
 	}
-	res.Phases = append(res.Phases, meter.stop(run3.cpu, res.PulledChanges))
+	res.Phases = append(res.Phases, meter.stop(run3, res.PulledChanges))
 	res.PullPerSecond = float64(res.PulledChanges) / res.PullSeconds
 	cfg.logf("initial pull of %d changes (head %d) in %.1fs", res.PulledChanges, head, res.PullSeconds)
 	_, down1 := px.counts()

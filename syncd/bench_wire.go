@@ -43,9 +43,10 @@ type BenchPhase struct {
 	// agent sync` processes of the phase: reading the outbox, encoding,
 	// and applying pulled pages on the laptop.
 	AgentCPUSeconds float64 `json:"agent_cpu_s"`
-	BytesUp         int64   `json:"bytes_up"`   // laptops to server, on the socket
-	BytesDown       int64   `json:"bytes_down"` // server to laptops
-	Changes         int64   `json:"changes"`    // changes pushed or pulled in the phase
+	AgentPeakRSSMiB float64 `json:"agent_peak_rss_mib"` // the largest agent's of the phase
+	BytesUp         int64   `json:"bytes_up"`           // laptops to server, on the socket
+	BytesDown       int64   `json:"bytes_down"`         // server to laptops
+	Changes         int64   `json:"changes"`            // changes pushed or pulled in the phase
 }
 
 // wireMeasures is what bench() adds to BenchResult through this file.
@@ -243,16 +244,13 @@ func (hc *handlerClock) seconds() (push, pull float64) {
 
 // phaseMeter measures one phase: call start, run it, call stop.
 type phaseMeter struct {
-	ps            proxies
-	hc            *handlerClock
-	t0            time.Time
-	up0, down0    int64
-	push0, pull0  float64
-	serverIsPush  bool
-	agentCPU      float64
-	name          string
-	changes       int64
-	phaseFinished BenchPhase
+	ps           proxies
+	hc           *handlerClock
+	t0           time.Time
+	up0, down0   int64
+	push0, pull0 float64
+	serverIsPush bool
+	name         string
 }
 
 func startPhase(name string, ps proxies, hc *handlerClock, serverIsPush bool) *phaseMeter {
@@ -262,7 +260,7 @@ func startPhase(name string, ps proxies, hc *handlerClock, serverIsPush bool) *p
 	return m
 }
 
-func (m *phaseMeter) stop(agentCPU float64, changes int64) BenchPhase {
+func (m *phaseMeter) stop(run agentsRun, changes int64) BenchPhase {
 	up, down := m.ps.counts()
 	push, pull := m.hc.seconds()
 	server := pull - m.pull0
@@ -270,7 +268,7 @@ func (m *phaseMeter) stop(agentCPU float64, changes int64) BenchPhase {
 		server = push - m.push0
 	}
 	return BenchPhase{Name: m.name, WallSeconds: time.Since(m.t0).Seconds(), ServerSeconds: server,
-		AgentCPUSeconds: agentCPU, BytesUp: up - m.up0, BytesDown: down - m.down0, Changes: changes}
+		AgentCPUSeconds: run.cpu, AgentPeakRSSMiB: run.rss, BytesUp: up - m.up0, BytesDown: down - m.down0, Changes: changes}
 }
 
 // perChange is bytes / changes, 0 without changes.
@@ -367,10 +365,11 @@ func parsePulled(out string) int64 {
 
 // printPhases writes the phase breakdown for the text output.
 func printPhases(w io.Writer, res BenchResult) {
-	fmt.Fprintf(w, "bench: %-12s %8s %10s %10s %12s %12s %10s %9s\n", "phase", "wall_s", "server_s", "agent_cpu", "bytes_up", "bytes_down", "changes", "B/change")
+	fmt.Fprintf(w, "bench: %-12s %8s %10s %10s %8s %12s %12s %10s %9s\n", "phase", "wall_s", "server_s", "agent_cpu", "rss_mib",
+		"bytes_up", "bytes_down", "changes", "B/change")
 	for _, p := range res.Phases {
-		fmt.Fprintf(w, "bench: %-12s %8.2f %10.2f %10.2f %12d %12d %10d %9.0f\n", p.Name, p.WallSeconds, p.ServerSeconds,
-			p.AgentCPUSeconds, p.BytesUp, p.BytesDown, p.Changes, perChange(p.BytesUp+p.BytesDown, p.Changes))
+		fmt.Fprintf(w, "bench: %-12s %8.2f %10.2f %10.2f %8.1f %12d %12d %10d %9.0f\n", p.Name, p.WallSeconds, p.ServerSeconds,
+			p.AgentCPUSeconds, p.AgentPeakRSSMiB, p.BytesUp, p.BytesDown, p.Changes, perChange(p.BytesUp+p.BytesDown, p.Changes))
 	}
 	fmt.Fprintf(w, "bench: push %.0f B/change on the socket (%.0f up, %.0f down); initial pull %.0f B/change; every byte down per pulled change %.0f; pull TTFB %.1f ms; field store %.0f KiB per 1,000 records\n",
 		res.PushBytesPerChange, res.PushUpPerChange, res.PushDownPerChange, res.PullBytesPerChange, res.RunDownPerPulledChange,
