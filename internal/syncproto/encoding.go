@@ -176,8 +176,18 @@ func (g *gzipEncoder) Close() error {
 	return err
 }
 
+// zstdOneShot compresses whole bodies (Compress): EncodeAll may run on
+// several goroutines at once, and the encoder keeps its state for good,
+// where a sync.Pool would drop it at a garbage collection and make the
+// next push allocate it anew.
+var zstdOneShot, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(2), zstd.WithEncoderLevel(zstd.SpeedDefault),
+	zstd.WithWindowSize(1<<20), zstd.WithLowerEncoderMem(true))
+
 // Compress returns body compressed in coding, in one piece.
 func Compress(body []byte, coding string) ([]byte, error) {
+	if coding == EncodingZstd {
+		return zstdOneShot.EncodeAll(body, make([]byte, 0, len(body)/3+64)), nil
+	}
 	buf := bytes.NewBuffer(make([]byte, 0, len(body)/3+64))
 	e, err := NewEncoder(buf, coding)
 	if err != nil {
