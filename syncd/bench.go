@@ -47,6 +47,7 @@ type BenchResult struct {
 	Converged       bool    `json:"converged"`
 	AgentPeakRSSMiB float64 `json:"agent_peak_rss_mib"`
 	WriteSeconds    float64 `json:"offline_write_s"`
+	wireMeasures            // bytes on the socket, phases, store size (bench_wire.go)
 }
 
 // runBench implements `syncd bench`: K simulated laptops each write N new
@@ -67,7 +68,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	tenant := fs.String("tenant", "bench", "tenant to use")
 	dir := fs.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
 	asJSON := fs.Bool("json", false, "print only the JSON result")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench process (the server) to this file")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench process (the server) to this file, and each agent's per phase beside it (FILE.agent-laptop-NN-PHASE.prof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -88,7 +89,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			fmt.Fprintf(stderr, "bench: "+format+"\n", a...)
 		}
 	}
-	res, err := bench(ctx, benchConfig{profile: *cpuProfile != "", laptops: *k, docs: *n, shared: *m, payload: *payload, serverURL: *serverURL,
+	res, err := bench(ctx, benchConfig{profile: *cpuProfile != "", profilePrefix: agentProfilePrefix(*cpuProfile), laptops: *k, docs: *n, shared: *m, payload: *payload, serverURL: *serverURL,
 		serverDB: *serverDB, masterKey: *masterKey, tenant: *tenant, dir: *dir, logf: logf})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd bench: %v\n", err)
@@ -97,6 +98,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	enc := json.NewEncoder(stdout)
 	if !*asJSON {
 		enc.SetIndent("", "  ")
+	}
+	if !*asJSON {
+		printPhases(stderr, res)
 	}
 	enc.Encode(res)
 	if !res.Converged {
@@ -112,6 +116,9 @@ type benchConfig struct {
 	dir                            string
 	logf                           func(string, ...any)
 	profile                        bool // profile the agents too, next to their databases
+	// profilePrefix, when not "", puts the agents' profiles at
+	// PREFIX-<laptop>-<phase>.prof instead (beside the server's).
+	profilePrefix string
 }
 
 type benchLaptop struct {
@@ -161,17 +168,25 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	if err := ensureTenant(ctx, srv, cfg.tenant, "Benchmark"); err != nil {
 		return res, err
 	}
+	clock := &handlerClock{} // counts only a server of our own
 	if len(urls) == 0 {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return res, err
 		}
-		hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		hs := &http.Server{Handler: clock.wrap(srv.Handler()), ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln)
 		defer hs.Close()
 		urls = []string{"http://" + ln.Addr().String()}
 	}
 	cfg.logf("servers %s, tenant %s, work dir %s", strings.Join(urls, ", "), cfg.tenant, dir)
+	// The laptops reach the servers through counting proxies: the bytes
+	// on the socket.
+	px, urls, err := proxyAll(urls)
+	if err != nil {
+		return res, err
+	}
+	defer px.Close()
 
 	// Laptops, enrolled before they go out, plus an observer that pulls
 	// everything at the end (the initial-pull measurement).
@@ -248,18 +263,23 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	// All laptops come back at once: push, then pull, each laptop its own
 	// `syncd agent sync` process.
 	start := time.Now()
-	rss, err := benchAgents(ctx, self, laptops, cfg.profile, "push", "--no-pull")
+	_, down0 := px.counts()
+	meter := startPhase("push", px, clock, true)
+	run, err := benchAgentsRun(ctx, self, laptops, cfg.agentProfiles(), "push", "--no-pull")
 	if err != nil {
 		return res, fmt.Errorf("push: %w", err)
 	}
+	res.Phases = append(res.Phases, meter.stop(run, res.PushedChanges))
 	res.PushSeconds = time.Since(start).Seconds()
 	res.PushPerSecond = float64(res.PushedChanges) / res.PushSeconds
-	rss2, err := benchAgents(ctx, self, laptops, cfg.profile, "sync")
+	meter = startPhase("pull", px, clock, false)
+	run2, err := benchAgentsRun(ctx, self, laptops, cfg.agentProfiles(), "sync")
 	if err != nil {
 		return res, fmt.Errorf("pull: %w", err)
 	}
+	res.Phases = append(res.Phases, meter.stop(run2, run2.pulled))
 	res.WallSeconds = time.Since(start).Seconds()
-	res.AgentPeakRSSMiB = max(rss, rss2)
+	res.AgentPeakRSSMiB = max(run.rss, run2.rss)
 	cfg.logf("all synced in %.1fs (push %.1fs)", res.WallSeconds, res.PushSeconds)
 
 	// A fresh laptop's initial pull of the whole tenant.
@@ -268,17 +288,24 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 		return res, err
 	}
 	start = time.Now()
-	rss3, err := benchAgents(ctx, self, []*benchLaptop{observer}, cfg.profile, "pull")
+	meter = startPhase("initial_pull", px, clock, false)
+	run3, err := benchAgentsRun(ctx, self, []*benchLaptop{observer}, cfg.agentProfiles(), "pull")
 	if err != nil {
 		return res, fmt.Errorf("initial pull: %w", err)
 	}
 	res.PullSeconds = time.Since(start).Seconds()
-	res.AgentPeakRSSMiB = max(res.AgentPeakRSSMiB, rss3)
+	res.AgentPeakRSSMiB = max(res.AgentPeakRSSMiB, run3.rss)
 	if res.PulledChanges, err = observer.st.RemoteChanges(ctx); err != nil {
 		return res, err
 	}
+	res.Phases = append(res.Phases, meter.stop(run3, res.PulledChanges))
 	res.PullPerSecond = float64(res.PulledChanges) / res.PullSeconds
 	cfg.logf("initial pull of %d changes (head %d) in %.1fs", res.PulledChanges, head, res.PullSeconds)
+	_, down1 := px.counts()
+	res.wireMeasures.fill(res.Phases, run2.pulled, down1-down0)
+	if err := res.wireMeasures.measureLaptops(ctx, observer, laptops[0]); err != nil {
+		return res, err
+	}
 
 	// A sync with nothing to do, in process (no process start-up).
 	var times []float64
@@ -388,13 +415,33 @@ func benchSyncInProcess(ctx context.Context, l *benchLaptop) (time.Duration, err
 // benchAgents runs `syncd agent sync` for every laptop at once and returns
 // the largest peak RSS among them, in MiB.
 func benchAgents(ctx context.Context, self string, laptops []*benchLaptop, profile bool, phase string, flags ...string) (float64, error) {
+	prefix := ""
+	if profile {
+		prefix = "-" // next to each laptop's database
+	}
+	run, err := benchAgentsRun(ctx, self, laptops, prefix, phase, flags...)
+	return run.rss, err
+}
+
+// agentsRun is what benchAgentsRun saw of the agents.
+type agentsRun struct {
+	rss    float64 // the largest peak RSS, MiB
+	cpu    float64 // CPU seconds of all of them
+	pulled int64   // changes they pulled
+}
+
+// benchAgentsRun runs `syncd agent sync` for every laptop at once; with
+// profile not "" each writes a CPU profile (agentProfilePath).
+func benchAgentsRun(ctx context.Context, self string, laptops []*benchLaptop, profile string, phase string, flags ...string) (agentsRun, error) {
 	var wg sync.WaitGroup
 	errs := make([]error, len(laptops))
 	rss := make([]float64, len(laptops))
+	cpu := make([]float64, len(laptops))
+	pulled := make([]int64, len(laptops))
 	for i, l := range laptops {
 		args := append([]string{"agent", "sync", "--db", l.path}, flags...)
-		if profile {
-			args = append(args, "--cpuprofile", l.path+"."+phase+".prof")
+		if profile != "" {
+			args = append(args, "--cpuprofile", agentProfilePath(profile, l.path, phase))
 		}
 		cmd := exec.CommandContext(ctx, self, args...)
 		var out bytes.Buffer
@@ -407,14 +454,18 @@ func benchAgents(ctx context.Context, self string, laptops []*benchLaptop, profi
 				return
 			}
 			rss[i] = parsePeakRSS(out.String())
+			pulled[i] = parsePulled(out.String())
+			cpu[i] = (cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()).Seconds()
 		}(i)
 	}
 	wg.Wait()
-	peak := 0.0
-	for _, r := range rss {
-		peak = max(peak, r)
+	var run agentsRun
+	for i := range rss {
+		run.rss = max(run.rss, rss[i])
+		run.cpu += cpu[i]
+		run.pulled += pulled[i]
 	}
-	return peak, errors.Join(errs...)
+	return run, errors.Join(errs...)
 }
 
 // parsePeakRSS reads the peak_rss_kib line `syncd agent sync` prints.

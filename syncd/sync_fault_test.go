@@ -25,8 +25,13 @@ func TestSync_InterruptedPullResumesFromCheckpoint(t *testing.T) {
 	}
 	a.sync()
 
-	// The network drops 400 kB into the pull.
-	p.cutAfter(0, 400<<10)
+	// The network drops halfway into the pull: half of what a whole pull
+	// of another laptop took on the same link (compressed, as agents ask).
+	c := k.laptopVia("c", "musterstadt", p.URL())
+	before := p.down.Load()
+	c.sync()
+	whole := p.down.Load() - before
+	p.cutAfter(0, whole/2)
 	ag, err := agent.New(agent.Config{PullChunk: 500}, b.st)
 	if err != nil {
 		t.Fatal(err)

@@ -330,7 +330,7 @@ func TestProtocol_NewLaptopOldServer(t *testing.T) {
 		t.Fatalf("after the refusal: %d pending, %d on the server; want 1 and 1 (nothing pushed)", n, recs)
 	}
 
-	// The same with a server that sends the headers and speaks 1-1.
+	// The same with a server that sends the headers and speaks 1 only.
 	stop()
 	stop = r.serve(rev1, false)
 	if _, err := l.sync(rev2, "v2.0.0"); agent.UpdateOf(err) != agent.UpdateServer {

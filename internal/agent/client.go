@@ -36,8 +36,13 @@ const (
 	DefaultRetryMaxWait = 10 * time.Second
 )
 
-// maxResponseBytes bounds every JSON answer (push results, errors).
+// maxResponseBytes bounds every JSON answer (push results, errors),
+// decoded.
 const maxResponseBytes = 16 << 20
+
+// minCompressBytes: a smaller request body goes uncompressed (the coding's
+// header would eat what it saves).
+const minCompressBytes = 512
 
 // ClientConfig configures a Client. Zero values mean the defaults.
 type ClientConfig struct {
@@ -63,6 +68,9 @@ type ClientConfig struct {
 	// Log receives the client's diagnostics at debug level; nil for none.
 	// Tokens are never logged.
 	Log *slog.Logger
+	// NoCompression sends no Content-Encoding and asks for none, as
+	// agents before the codings did (tests play such an agent with it).
+	NoCompression bool
 	// Protocol and Version are what the laptop says it speaks and is
 	// (syncproto.Revisions(), version.String() when zero); tests set them
 	// to play another release.
@@ -84,6 +92,8 @@ type Client struct {
 
 	protocol   syncproto.Range // the revisions this laptop speaks
 	protocolOK atomic.Bool     // the server's overlap them (protocol.go)
+
+	codecs *codecState // the server's codings (transport.go)
 }
 
 // NewClient returns a client for the server at cfg.BaseURL.
@@ -117,7 +127,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	hc, err := newHTTPClient(cfg)
+	codecs := &codecState{off: cfg.NoCompression}
+	codecs.serverProtocol.Store("1")
+	hc, err := newHTTPClient(cfg, codecs)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +162,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	}
 	return &Client{hc: hc, r: mk(cfg.RetryCount), once: mk(0), retries: cfg.RetryCount,
 		backoff:  backoff.Policy{Min: cfg.RetryWait, Max: cfg.RetryMaxWait, Jitter: true},
-		protocol: cfg.Protocol}, nil
+		protocol: cfg.Protocol, codecs: codecs}, nil
 }
 
 // isLoopbackHost reports whether a URL's host is this machine: localhost,
@@ -284,11 +296,18 @@ func (c *Client) postJSON(ctx context.Context, r *resty.Client, op, path string,
 	if len(body) > syncproto.MaxBodyBytes {
 		return fmt.Errorf("agent: %s: body of %d bytes: %w", op, len(body), ErrTooLarge)
 	}
-	resp, err := r.R().SetContext(ctx).
+	req := r.R().SetContext(ctx).
 		SetHeader("Content-Type", "application/json").
-		SetHeader("Accept", "application/json").
-		SetBody(body).
-		Post(path)
+		SetHeader("Accept", "application/json")
+	if len(body) >= minCompressBytes && c.codecs.zstdBodies.Load() {
+		z, err := syncproto.Compress(body, syncproto.EncodingZstd)
+		if err != nil {
+			return fmt.Errorf("agent: %s: compress: %w", op, err)
+		}
+		req.SetHeader("Content-Encoding", syncproto.EncodingZstd)
+		body = z
+	}
+	resp, err := req.SetBody(body).Post(path)
 	if err := check(op, resp, err); err != nil {
 		return err
 	}
@@ -348,13 +367,19 @@ func (c *Client) Push(ctx context.Context, tenant string, req syncproto.PushRequ
 	if req.Changes == nil {
 		req.Changes = []syncproto.Change{}
 	}
-	if err := c.postJSON(ctx, c.r, "push", tenantPath(tenant, "push"), req, &res); err != nil {
+	body := syncproto.NewPushBody(&req, c.revision())
+	if err := c.postJSON(ctx, c.r, "push", tenantPath(tenant, "push"), body, &res); err != nil {
 		return res, err
 	}
 	if len(res.Results) != len(req.Changes) {
 		return res, fmt.Errorf("agent: push: %w: %d results for %d changes", ErrProtocol, len(res.Results), len(req.Changes))
 	}
 	for i, r := range res.Results {
+		if r.ID == "" && c.protocol.Max >= syncproto.RevisionCompact {
+			// A compact answer (revision 2): the results are in order.
+			r.ID = req.Changes[i].ID
+			res.Results[i].ID = r.ID
+		}
 		if r.ID != req.Changes[i].ID {
 			return res, fmt.Errorf("agent: push: %w: result %d is for another change", ErrProtocol, i)
 		}
@@ -365,6 +390,16 @@ func (c *Client) Push(ctx context.Context, tenant string, req syncproto.PushRequ
 		}
 	}
 	return res, nil
+}
+
+// revision is the newest protocol revision this laptop and its server
+// both speak, as the server's last answer said; 1 before any answer.
+func (c *Client) revision() int {
+	server, ok := syncproto.ParseRange(c.codecs.serverProtocol.Load().(string))
+	if rev := c.protocol.Common(server); ok && rev > 0 {
+		return rev
+	}
+	return 1
 }
 
 // Pull streams one page of the tenant's feed after seq after: fn gets the

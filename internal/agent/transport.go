@@ -1,9 +1,10 @@
 package agent
 
-// The HTTP transport under the client: the pinned CA, and a watchdog that
-// ends an attempt once no byte has moved for a while. A total deadline per
-// request would cut a large pull or upload on a slow mobile link; a stall
-// deadline only cuts connections that are dead.
+// The HTTP transport under the client: the pinned CA, a watchdog that
+// ends an attempt once no byte has moved for a while, and the content
+// codings (syncproto/encoding.go). A total deadline per request would cut
+// a large pull or upload on a slow mobile link; a stall deadline only cuts
+// connections that are dead.
 
 import (
 	"context"
@@ -13,12 +14,16 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
-// newHTTPClient builds the http.Client of a Client from cfg.
-func newHTTPClient(cfg ClientConfig) (*http.Client, error) {
+// newHTTPClient builds the http.Client of a Client from cfg; what the
+// server's answers say about the codings it takes goes to codecs.
+func newHTTPClient(cfg ClientConfig, codecs *codecState) (*http.Client, error) {
 	hc := &http.Client{}
 	if cfg.HTTPClient != nil {
 		*hc = *cfg.HTTPClient
@@ -49,7 +54,7 @@ func newHTTPClient(cfg ClientConfig) (*http.Client, error) {
 	} else if base == nil {
 		base = defaultTransport()
 	}
-	hc.Transport = &stallTransport{next: base, timeout: cfg.Timeout}
+	hc.Transport = &codingTransport{next: &stallTransport{next: base, timeout: cfg.Timeout}, state: codecs}
 	// Redirects are not part of the protocol; the token stays with the
 	// server the device was enrolled with.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -166,4 +171,75 @@ func (p *progressReader) Close() error {
 		p.done()
 	}
 	return err
+}
+
+// codecState is what the client knows of its server's codings.
+type codecState struct {
+	// zstdBodies: the server's last answer said it takes zstd request
+	// bodies (Accept-Encoding on an answer, RFC 7694). Until one says so,
+	// and again once one does not, push bodies go uncompressed: an older
+	// server never gets a body it cannot read.
+	zstdBodies atomic.Bool
+	// off: never compress nor ask for compressed answers (tests playing
+	// an older agent).
+	off bool
+	// serverProtocol is the syncproto.HeaderProtocol of the server's last
+	// answer (a string; "1" before any).
+	serverProtocol atomic.Value
+}
+
+// codingTransport asks for compressed answers, decodes them (the layers
+// above see plain bodies, whose size limits then bound the decoded
+// bytes), and notes which codings the server takes in request bodies.
+type codingTransport struct {
+	next  http.RoundTripper
+	state *codecState
+}
+
+func (t *codingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !t.state.off && req.Header.Get("Accept-Encoding") == "" {
+		req = req.Clone(req.Context())
+		req.Header.Set("Accept-Encoding", syncproto.AcceptEncoding)
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if p := resp.Header.Get(syncproto.HeaderProtocol); p != "" { // an answer of syncd serve, not of a proxy
+		t.state.serverProtocol.Store(p)
+		t.state.zstdBodies.Store(!t.state.off && syncproto.Accepts(resp.Header.Get("Accept-Encoding"), syncproto.EncodingZstd))
+	}
+	coding := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
+	if coding == "" || coding == syncproto.EncodingIdentity || req.Method == http.MethodHead {
+		return resp, nil
+	}
+	dec, err := syncproto.NewDecoder(resp.Body, coding)
+	if err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("agent: answer in Content-Encoding %q: %w: %w", coding, ErrProtocol, err)
+	}
+	resp.Body = &decodedBody{ReadCloser: dec, raw: resp.Body}
+	resp.Header.Del("Content-Encoding")
+	resp.Header.Del("Content-Length")
+	resp.ContentLength = -1
+	resp.Uncompressed = true
+	return resp, nil
+}
+
+// CloseIdleConnections reaches the transport underneath.
+func (t *codingTransport) CloseIdleConnections() {
+	if c, ok := t.next.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
+// decodedBody closes the decoder (back to its pool) and the raw body.
+type decodedBody struct {
+	io.ReadCloser
+	raw io.Closer
+}
+
+func (d *decodedBody) Close() error {
+	d.ReadCloser.Close()
+	return d.raw.Close()
 }

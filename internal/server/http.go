@@ -28,8 +28,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/v1/ready", s.handleReady)
 	mux.HandleFunc("/metrics", s.metrics.handler(s.metricsToken, s.tenantIDs))
 	mux.HandleFunc("/v1/enrol", s.handleEnrol)
-	mux.HandleFunc("/v1/tenants/{tenant}/push", s.authed(http.MethodPost, s.handlePush))
-	mux.HandleFunc("/v1/tenants/{tenant}/pull", s.authed(http.MethodGet, s.handlePull))
+	mux.HandleFunc("/v1/tenants/{tenant}/push", compressAnswers(s.authed(http.MethodPost, s.handlePush)))
+	mux.HandleFunc("/v1/tenants/{tenant}/pull", compressAnswers(s.authed(http.MethodGet, s.handlePull)))
 	mux.HandleFunc("/v1/tenants/{tenant}/records/{record}/attachments/{sha}",
 		s.authed(http.MethodHead+","+http.MethodPatch+","+http.MethodGet, s.handleAttachment))
 	mux.HandleFunc("/v1/tenants/{tenant}/attachments/{sha}",
@@ -37,7 +37,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint")
 	})
-	return s.metrics.instrument(s.protocolGate(mux))
+	return s.metrics.instrument(s.protocolGate(decodeRequests(mux)))
 }
 
 // writeError writes a syncproto.Error body.
@@ -182,9 +182,13 @@ func decodeJSON(w http.ResponseWriter, body io.Reader, v any) bool {
 		}
 	}
 	var tooBig *http.MaxBytesError
+	var coding *syncproto.CodingError
 	switch {
 	case errors.As(err, &tooBig):
 		writeError(w, http.StatusRequestEntityTooLarge, "body too large")
+		return false
+	case errors.As(err, &coding):
+		writeError(w, http.StatusBadRequest, "compressed body is corrupt or cut short ("+coding.Coding+")")
 		return false
 	case err != nil:
 		writeError(w, http.StatusBadRequest, "malformed JSON body")
@@ -302,5 +306,9 @@ func (s *Server) handlePush(w http.ResponseWriter, r *http.Request, dev Device) 
 		return
 	}
 	s.metrics.pushed(dev.Tenant, resp.Results)
+	if s.compactAnswers(r) {
+		writeJSON(w, syncproto.CompactAnswer(&resp))
+		return
+	}
 	writeJSON(w, resp)
 }

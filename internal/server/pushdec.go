@@ -15,20 +15,37 @@ import (
 	gojson "github.com/goccy/go-json"
 )
 
-// decodePush reads a push body into req; false if it answered an error.
+// decodePush reads a push body (syncproto.PushBody, of either revision)
+// into req; false if it answered an error.
 func decodePush(w http.ResponseWriter, r *http.Request, req *syncproto.PushRequest) bool {
+	var b syncproto.PushBody
+	if !decodePushBody(w, r, &b) {
+		return false
+	}
+	*req = b.Request()
+	return true
+}
+
+func decodePushBody(w http.ResponseWriter, r *http.Request, b *syncproto.PushBody) bool {
 	body := http.MaxBytesReader(w, r.Body, syncproto.MaxBodyBytes)
 	buf, err := readBody(body, r.ContentLength)
 	if err != nil {
 		// Too big or cut off: the decoder sees the same bytes and then
 		// the same error, as when it read the body itself.
-		return decodeJSON(w, io.MultiReader(bytes.NewReader(buf), errReader{err}), req)
+		return decodeJSON(w, io.MultiReader(bytes.NewReader(buf), errReader{err}), b)
 	}
-	if gojson.Unmarshal(buf, req) == nil {
+	if gojson.Unmarshal(buf, b) == nil {
 		return true
 	}
-	*req = syncproto.PushRequest{}
-	return decodeJSON(w, bytes.NewReader(buf), req)
+	*b = syncproto.PushBody{}
+	return decodeJSON(w, bytes.NewReader(buf), b)
+}
+
+// compactAnswers reports whether the laptop behind r takes push answers
+// without change ids (revision 2).
+func (s *Server) compactAnswers(r *http.Request) bool {
+	client, ok := syncproto.ParseRange(r.Header.Get(syncproto.HeaderProtocol))
+	return ok && s.protocol.Common(client) >= syncproto.RevisionCompact
 }
 
 type errReader struct{ err error }

@@ -27,13 +27,26 @@ const (
 )
 
 // The revisions this program speaks.
+//
+//   - 1: the first.
+//   - 2: compact push and pull. Push: record keys inline with their
+//     record's first change, answers without change ids (push.go). Pull:
+//     binary frames that leave out what the device has already
+//     (pullframe.go). A program that speaks 2 still speaks 1 with
+//     a peer that speaks only 1; both sides use the newest revision both
+//     speak.
 const (
-	// Revision 2: the pull is framed in binary and leaves out what the
-	// device has already (pullframe.go); a revision-1 agent still gets
-	// JSON lines.
 	Revision    = 2 // the newest
 	MinRevision = 1 // the oldest it still speaks
 )
+
+// Common is the newest revision two ranges share (0 if none).
+func (r Range) Common(peer Range) int {
+	if r.Check(peer) != Compatible {
+		return 0
+	}
+	return min(r.Max, peer.Max)
+}
 
 // Range is a closed range of protocol revisions.
 type Range struct{ Min, Max int }
