@@ -233,12 +233,48 @@ func (t *pgTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record
 	}
 	if _, err := t.tx.Exec(ctx, `INSERT INTO record(tenant, id, type, version, deleted, status, state)
 		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::text[])
-		ON CONFLICT (tenant, id) DO UPDATE SET type = excluded.type, version = excluded.version,
+		ON CONFLICT (tenant, id) DO UPDATE SET version = excluded.version,
 			deleted = excluded.deleted, status = excluded.status, state = excluded.state`,
 		tenant, ids, types, versions, deleted, statuses, states); err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
-	return t.putOfficeCases(ctx, tenant, rs)
+	return nil
+}
+
+// PutInbox writes the rows in one statement (one array per column) and
+// removes the others in another: two round trips at most.
+func (t *pgTx) PutInbox(ctx context.Context, tenant string, put []InboxRow, drop []string) error {
+	if len(put) == 0 && len(drop) == 0 {
+		return nil
+	}
+	if err := t.lock(ctx, tenant); err != nil {
+		return err
+	}
+	if len(put) > 0 {
+		cols := make([][]string, 7)
+		versions := make([]int64, len(put))
+		for i, r := range put {
+			for c, v := range []string{r.RecordID, r.Status, r.ServiceID, r.VisitID, r.Day, r.Clerk, r.ArrivedAt} {
+				cols[c] = append(cols[c], v)
+			}
+			versions[i] = r.Version
+		}
+		if _, err := t.tx.Exec(ctx, `INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk,
+			arrived_at, version) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::text[], $9::bigint[]) ON CONFLICT (tenant, record_id) DO UPDATE SET status = excluded.status,
+			service_id = excluded.service_id, visit_id = excluded.visit_id, day = excluded.day, clerk = excluded.clerk,
+			arrived_at = excluded.arrived_at, version = excluded.version`,
+			tenant, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], versions); err != nil {
+			return fmt.Errorf("write inbox: %w", err)
+		}
+	}
+	if len(drop) > 0 {
+		if _, err := t.tx.Exec(ctx, `DELETE FROM office_case WHERE tenant = $1 AND record_id = ANY($2)`,
+			tenant, drop); err != nil {
+			return fmt.Errorf("write inbox: %w", err)
+		}
+	}
+	return nil
 }
 
 func (t *pgTx) AttachmentComplete(ctx context.Context, ref AttachmentRef) (bool, error) {

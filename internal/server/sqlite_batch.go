@@ -8,7 +8,6 @@ package server
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -71,15 +70,28 @@ func qAddChanges(n int) string {
 }
 
 func qPutRecords(n int) string {
+	// The type is left out of the update: it never changes, and naming
+	// it would rewrite the record's entry in record_by_type.
 	return `INSERT INTO record(tenant, id, type, version, deleted, status,
-			state) VALUES ` + placeholders(n, 7) + ` ON CONFLICT(tenant, id) DO UPDATE SET type = excluded.type,
+			state) VALUES ` + placeholders(n, 7) + ` ON CONFLICT(tenant, id) DO UPDATE SET
 			version = excluded.version, deleted = excluded.deleted, status = excluded.status, state = excluded.state`
+}
+
+func qPutInbox(n int) string {
+	return `INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk, arrived_at,
+			version) VALUES ` + placeholders(n, 9) + ` ON CONFLICT (tenant, record_id) DO UPDATE SET
+			status = excluded.status, service_id = excluded.service_id, visit_id = excluded.visit_id,
+			day = excluded.day, clerk = excluded.clerk, arrived_at = excluded.arrived_at, version = excluded.version`
+}
+
+func qDropInbox(n int) string {
+	return `DELETE FROM office_case WHERE tenant = ? AND record_id IN (` + inList(n) + `)`
 }
 
 // batchQueries are prepared on the writer when the store opens.
 func batchQueries() []string {
 	return []string{qPutRecordKeys(batchRows), qChangesIn(batchRows), qRecordsIn(batchRows),
-		qHasRecordKeysIn(batchRows), qAddChanges(batchRows), qPutRecords(batchRows)}
+		qHasRecordKeysIn(batchRows), qAddChanges(batchRows), qPutRecords(batchRows), qPutInbox(batchRows)}
 }
 
 // batchStmt returns the prepared statement of q, bound to the
@@ -194,12 +206,9 @@ func (t *sqliteTx) Records(ctx context.Context, tenant string, ids []string) (ma
 				if err := rows.Scan(&id, &state); err != nil {
 					return err
 				}
-				r := &merge.Record{}
-				if err := json.Unmarshal(state, r); err != nil {
-					return fmt.Errorf("record %s: %w", id, err)
-				}
-				if r.Fields == nil {
-					r.Fields = map[string]merge.Field{}
+				r, err := decodeRecord(id, state)
+				if err != nil {
+					return err
 				}
 				out[id] = r
 				return nil
@@ -290,6 +299,31 @@ func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Re
 		if err := t.exec(ctx, qPutRecords(hi-lo), args); err != nil {
 			return fmt.Errorf("write records: %w", err)
 		}
-		return t.putOfficeCases(ctx, tenant, rs[lo:hi])
+		return nil
 	})
+}
+
+func (t *sqliteTx) PutInbox(ctx context.Context, tenant string, put []InboxRow, drop []string) error {
+	err := chunks(len(put), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*9)
+		for _, r := range put[lo:hi] {
+			args = append(args, tenant, r.RecordID, r.Status, r.ServiceID, r.VisitID, r.Day, r.Clerk, r.ArrivedAt, r.Version)
+		}
+		return t.exec(ctx, qPutInbox(hi-lo), args)
+	})
+	if err != nil {
+		return fmt.Errorf("write inbox: %w", err)
+	}
+	err = chunks(len(drop), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo+1)
+		args = append(args, tenant)
+		for _, id := range drop[lo:hi] {
+			args = append(args, id)
+		}
+		return t.exec(ctx, qDropInbox(hi-lo), args)
+	})
+	if err != nil {
+		return fmt.Errorf("write inbox: %w", err)
+	}
+	return nil
 }
