@@ -147,11 +147,15 @@ func (a *applier) flush() error {
 		return err
 	}
 	a.seqs = seqs
-	rs := make([]*merge.Record, 0, len(a.order))
+	var added, changed []*merge.Record
 	for _, id := range a.order {
-		rs = append(rs, a.records[id])
+		if a.stored[id] == nil {
+			added = append(added, a.records[id])
+		} else {
+			changed = append(changed, a.records[id])
+		}
 	}
-	if err := a.tx.PutRecords(a.ctx, a.tenant, rs); err != nil {
+	if err := a.tx.PutRecords(a.ctx, a.tenant, added, changed); err != nil {
 		return err
 	}
 	put, drop := a.inbox()

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/merge"
 )
 
@@ -77,6 +76,10 @@ func qPutRecords(n int) string {
 			version = excluded.version, deleted = excluded.deleted, status = excluded.status, state = excluded.state`
 }
 
+func qAddRecords(n int) string {
+	return `INSERT INTO record(tenant, id, type, version, deleted, status, state) VALUES ` + placeholders(n, 7)
+}
+
 func qPutInbox(n int) string {
 	return `INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk, arrived_at,
 			version) VALUES ` + placeholders(n, 9) + ` ON CONFLICT (tenant, record_id) DO UPDATE SET
@@ -91,7 +94,7 @@ func qDropInbox(n int) string {
 // batchQueries are prepared on the writer when the store opens.
 func batchQueries() []string {
 	return []string{qPutRecordKeys(batchRows), qChangesIn(batchRows), qRecordsIn(batchRows),
-		qHasRecordKeysIn(batchRows), qAddChanges(batchRows), qPutRecords(batchRows), qPutInbox(batchRows)}
+		qHasRecordKeysIn(batchRows), qAddChanges(batchRows), qPutRecords(batchRows), qAddRecords(batchRows), qPutInbox(batchRows)}
 }
 
 // batchStmt returns the prepared statement of q, bound to the
@@ -283,20 +286,22 @@ func (t *sqliteTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, er
 	return seqs, nil
 }
 
-func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error {
+func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, added, changed []*merge.Record) error {
+	if err := t.putRecords(ctx, tenant, added, qAddRecords); err != nil {
+		return err
+	}
+	return t.putRecords(ctx, tenant, changed, qPutRecords)
+}
+
+func (t *sqliteTx) putRecords(ctx context.Context, tenant string, rs []*merge.Record, q func(n int) string) error {
 	return chunks(len(rs), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*7)
 		var buf []byte
 		for _, r := range rs[lo:hi] {
 			buf = appendRecord(buf[:0], r)
-			state := buf
-			status := ""
-			if r.Type == string(domain.TypeCase) {
-				status = r.Fields["status"].Value
-			}
-			args = append(args, tenant, r.ID, r.Type, r.Version, r.Deleted, status, string(state))
+			args = append(args, tenant, r.ID, r.Type, r.Version, r.Deleted, caseStatus(r), string(buf))
 		}
-		if err := t.exec(ctx, qPutRecords(hi-lo), args); err != nil {
+		if err := t.exec(ctx, q(hi-lo), args); err != nil {
 			return fmt.Errorf("write records: %w", err)
 		}
 		return nil
