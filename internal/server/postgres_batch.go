@@ -2,9 +2,9 @@ package server
 
 // This file holds the push path's statements on PostgreSQL, each one round
 // trip for the whole push: lookups by id take an array (= ANY($n)),
-// upserts take one array per column (unnest), and the feed's rows go in by
-// COPY (CopyFrom). The feed positions are taken from the tenant's counter
-// row, under the tenant's lock (postgres.go).
+// upserts take one array per column (unnest), and the feed's rows and new
+// records go in by COPY (CopyFrom). The feed positions are taken from the
+// tenant's counter row, under the tenant's lock (postgres.go).
 
 import (
 	"context"
