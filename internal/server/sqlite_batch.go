@@ -63,10 +63,15 @@ func qHasRecordKeysIn(n int) string {
 }
 
 func qAddChanges(n int) string {
-	return `INSERT INTO change(tenant, id, record_id, record_type, op, fields, plain, secret, base_version,
-			version, hlc, device, clerk, created_at, received_at, state, deleted) VALUES ` + placeholders(n, 17) +
-		` RETURNING id, seq`
+	return `INSERT INTO change(seq, tenant, id, record_id, record_type, op, fields, plain, secret, base_version,
+			version, hlc, device, clerk, created_at, received_at, state, deleted) VALUES ` + placeholders(n, 18)
 }
+
+// qLastSeq is the last feed position taken: AUTOINCREMENT's counter,
+// which never goes back (also when the newest change was copied in with
+// its seq, copy.go), or the newest change's if that were ever ahead.
+const qLastSeq = `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0),
+	coalesce((SELECT max(seq) FROM change), 0))`
 
 func qPutRecords(n int) string {
 	// The type is left out of the update: it never changes, and naming
@@ -247,38 +252,30 @@ func (t *sqliteTx) HasRecordKeys(ctx context.Context, tenant string, ids []strin
 	return out, nil
 }
 
+// AddChanges gives the changes the next feed positions, in the order
+// given, and inserts them with their seqs: the position AUTOINCREMENT
+// would take, so sqlite_sequence moves as it would, without a RETURNING
+// clause's rows to read back. The writer is the only one, so nothing
+// takes a position in between.
 func (t *sqliteTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error) {
-	seqs := make([]int64, 0, len(cs))
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	var last int64
+	if err := t.tx.QueryRowContext(ctx, qLastSeq).Scan(&last); err != nil {
+		return nil, fmt.Errorf("store changes: %w", err)
+	}
+	seqs := make([]int64, len(cs))
+	for i := range seqs {
+		seqs[i] = last + 1 + int64(i)
+	}
 	err := chunks(len(cs), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*17)
-		index := make(map[string]int, hi-lo)
+		args := make([]any, 0, (hi-lo)*18)
 		for i, c := range cs[lo:hi] {
-			index[c.ID] = i
-			args = append(args, c.Tenant, c.ID, c.RecordID, c.RecordType, c.Op, c.Fields, c.Plain, c.Secret,
+			args = append(args, seqs[lo+i], c.Tenant, c.ID, c.RecordID, c.RecordType, c.Op, c.Fields, c.Plain, c.Secret,
 				c.BaseVersion, c.Version, c.HLC, c.Device, c.Clerk, c.CreatedAt, fmtTime(c.ReceivedAt), c.State, c.Deleted)
 		}
-		got := make([]int64, hi-lo)
-		err := t.query(ctx, qAddChanges(hi-lo), args, func(rows *sql.Rows) error {
-			var id string
-			var seq int64
-			if err := rows.Scan(&id, &seq); err != nil {
-				return err
-			}
-			got[index[id]] = seq
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for i, seq := range got {
-			// The feed's order is the order of the changes given: a
-			// conflict record right after the change that caused it.
-			if seq == 0 || (len(seqs) > 0 && seq <= seqs[len(seqs)-1]) || (i > 0 && seq <= got[i-1]) {
-				return fmt.Errorf("seqs out of order")
-			}
-		}
-		seqs = append(seqs, got...)
-		return nil
+		return t.exec(ctx, qAddChanges(hi-lo), args)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store changes: %w", err)
