@@ -136,6 +136,14 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// jsonPlain says which ASCII bytes encoding/json writes as they are.
+var jsonPlain = func() (t [utf8.RuneSelf]bool) {
+	for b := 0x20; b < utf8.RuneSelf; b++ {
+		t[b] = b != '"' && b != '\\' && b != '<' && b != '>' && b != '&'
+	}
+	return t
+}()
+
 // appendJSONString appends s quoted as encoding/json quotes it: <, > and
 // & escaped for HTML, U+2028 and U+2029 escaped, invalid UTF-8 as U+FFFD.
 func appendJSONString(dst []byte, s string) []byte {
@@ -145,7 +153,7 @@ func appendJSONString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			if jsonPlain[b] {
 				i++
 				continue
 			}
