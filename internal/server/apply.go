@@ -37,6 +37,7 @@ type applier struct {
 	clockDirty bool
 
 	records map[string]*merge.Record // nil value: the server has no such record
+	stored  map[string]*merge.Record // the same as the store holds them, for the inbox
 	dirty   map[string]bool          // records changed, to write in flush
 	order   []string                 // the same, in the order first changed
 	rows    []*ChangeRow             // accepted changes, in feed order
@@ -45,7 +46,7 @@ type applier struct {
 
 func (s *Server) newApplier(ctx context.Context, tx Tx, tenant string) (*applier, error) {
 	a := &applier{s: s, ctx: ctx, tx: tx, tenant: tenant, now: s.now(), rules: s.rules(),
-		records: map[string]*merge.Record{}, dirty: map[string]bool{}}
+		records: map[string]*merge.Record{}, stored: map[string]*merge.Record{}, dirty: map[string]bool{}}
 	v, err := tx.Meta(ctx, metaClock)
 	if err != nil {
 		return nil, err
@@ -112,7 +113,7 @@ func (a *applier) prefetch(ids []string) error {
 		return err
 	}
 	for _, id := range want {
-		a.records[id] = got[id] // nil: none
+		a.records[id], a.stored[id] = got[id], got[id] // nil: none
 	}
 	return nil
 }
@@ -126,7 +127,7 @@ func (a *applier) load(id string) (*merge.Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.records[id] = r
+	a.records[id], a.stored[id] = r, r
 	return r, nil
 }
 
@@ -146,11 +147,19 @@ func (a *applier) flush() error {
 		return err
 	}
 	a.seqs = seqs
-	rs := make([]*merge.Record, 0, len(a.order))
+	var added, changed []*merge.Record
 	for _, id := range a.order {
-		rs = append(rs, a.records[id])
+		if a.stored[id] == nil {
+			added = append(added, a.records[id])
+		} else {
+			changed = append(changed, a.records[id])
+		}
 	}
-	if err := a.tx.PutRecords(a.ctx, a.tenant, rs); err != nil {
+	if err := a.tx.PutRecords(a.ctx, a.tenant, added, changed); err != nil {
+		return err
+	}
+	put, drop := a.inbox()
+	if err := a.tx.PutInbox(a.ctx, a.tenant, put, drop); err != nil {
 		return err
 	}
 	if a.clockDirty {
@@ -159,6 +168,25 @@ func (a *applier) flush() error {
 		}
 	}
 	return nil
+}
+
+// inbox returns the office inbox rows of the changed records that are in
+// the inbox, and the ids of those that left it. A record that was not in
+// the inbox and is not now (a draft, most of a push) writes nothing.
+func (a *applier) inbox() (put []InboxRow, drop []string) {
+	for _, id := range a.order {
+		row, in := officeCase(a.records[id])
+		if in {
+			put = append(put, row)
+			continue
+		}
+		if was := a.stored[id]; was != nil {
+			if _, wasIn := officeCase(was); wasIn {
+				drop = append(drop, id)
+			}
+		}
+	}
+	return put, drop
 }
 
 func (a *applier) seq(i int) int64 {
@@ -258,7 +286,7 @@ func (a *applier) conflict(rec *merge.Record, c merge.Conflict) error {
 	if err != nil {
 		return err
 	}
-	a.records[ch.RecordID] = nil // new: no need to look
+	a.records[ch.RecordID], a.stored[ch.RecordID] = nil, nil // new: no need to look
 	res, _, err := a.apply(in)
 	if err != nil {
 		return err

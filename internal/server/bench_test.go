@@ -13,6 +13,7 @@ import (
 
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/syncproto"
+	gojson "github.com/goccy/go-json"
 )
 
 // benchBatch builds a push of n new cases as a laptop sends them: each
@@ -241,4 +242,100 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += int64(n)
 	return n, err
+}
+
+// BenchmarkApply measures the server's apply of one full push page
+// (syncproto.MaxPushChanges changes) without HTTP: decoding the body,
+// checking it and the write transaction, on the backend the tests use
+// (BK_TEST_SERVER_DB=postgres for PostgreSQL). "create" pushes new cases
+// with their keys; "update" pushes one edit of each of those cases (the
+// records are read and rewritten, and half of them enter the office's
+// inbox).
+func BenchmarkApply(b *testing.B) {
+	const page = syncproto.MaxPushChanges
+	b.Run("create", func(b *testing.B) {
+		k := startKit(b)
+		a := k.enrol("a", tenantA, 2)
+		dev := k.device(a)
+		var elapsed time.Duration
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			body := benchBatch(b, a, page)
+			b.StartTimer()
+			elapsed += benchApply(b, k, dev, body)
+		}
+		b.ReportMetric(float64(page*b.N)/elapsed.Seconds(), "changes/s")
+	})
+	b.Run("update", func(b *testing.B) {
+		k := startKit(b)
+		a := k.enrol("a", tenantA, 2)
+		dev := k.device(a)
+		var elapsed time.Duration
+		for i := 0; i < b.N; i++ {
+			b.StopTimer()
+			body := benchBatch(b, a, page)
+			benchApply(b, k, dev, body)
+			var req syncproto.PushRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				b.Fatal(err)
+			}
+			edits := make([]syncproto.Change, len(req.Changes))
+			for j, c := range req.Changes {
+				status := "in_progress"
+				if j%2 == 0 {
+					status = "sealed"
+				}
+				edits[j] = a.change("update", domain.TypeCase, c.RecordID, 1, domain.Fields{"status": "draft"},
+					domain.Fields{"status": status, "sealed_at": "2025-03-01T09:00:00Z"})
+			}
+			body, err := json.Marshal(a.request(nil, edits...))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+			elapsed += benchApply(b, k, dev, body)
+		}
+		b.ReportMetric(float64(page*b.N)/elapsed.Seconds(), "changes/s")
+	})
+}
+
+// benchApply runs a push body through what the push handler does after
+// reading it, and checks that every change was applied.
+func benchApply(b *testing.B, k *kit, dev Device, body []byte) time.Duration {
+	b.Helper()
+	start := time.Now()
+	var req syncproto.PushRequest
+	if err := gojson.Unmarshal(body, &req); err != nil {
+		b.Fatal(err)
+	}
+	if err := validatePush(&req); err != nil {
+		b.Fatal(err)
+	}
+	resp, err := k.srv.push(k.ctx, dev, &req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(start)
+	for _, r := range resp.Results {
+		if r.Status != syncproto.StatusApplied {
+			b.Fatalf("push result %+v", r)
+		}
+	}
+	return took
+}
+
+// device returns the server's record of a laptop.
+func (k *kit) device(l *laptop) Device {
+	k.t.Helper()
+	devs, err := k.srv.st.Devices(k.ctx, l.tenant)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	for _, d := range devs {
+		if d.ID == l.id {
+			return d
+		}
+	}
+	k.t.Fatalf("no device %s", l.id)
+	return Device{}
 }

@@ -5,9 +5,7 @@ package server
 
 import (
 	"context"
-	"fmt"
 
-	"github.com/buergerkoffer/kit/internal/merge"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -45,30 +43,4 @@ func (o pgOffice) query(ctx context.Context, q string, args []any, row func(scan
 		}
 	}
 	return pgClassify(rows.Err())
-}
-
-// putOfficeCases keeps the inbox index in the transaction that writes
-// the records (PutRecords).
-// The statements go in one batch: one round trip for a push's cases, not
-// one each (a push of 2,000 cases spent most of its time under the
-// tenant's lock waiting for them).
-func (t *pgTx) putOfficeCases(ctx context.Context, tenant string, rs []*merge.Record) error {
-	var b pgx.Batch
-	queries := map[string]string{}
-	err := putOfficeCases(tenant, rs, func(q string, args ...any) error {
-		pq, ok := queries[q]
-		if !ok {
-			pq = pgPlaceholders(q)
-			queries[q] = pq
-		}
-		b.Queue(pq, args...)
-		return nil
-	})
-	if err != nil || b.Len() == 0 {
-		return err
-	}
-	if err := t.tx.SendBatch(ctx, &b).Close(); err != nil {
-		return fmt.Errorf("write inbox: %w", pgClassify(err))
-	}
-	return nil
 }

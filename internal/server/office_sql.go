@@ -411,31 +411,6 @@ func fixedWidth(s string) string {
 	return fmtTime(t)
 }
 
-// putOfficeCases keeps the inbox index of the records just written, in
-// their transaction.
-func putOfficeCases(tenant string, rs []*merge.Record, exec func(q string, args ...any) error) error {
-	for _, r := range rs {
-		if r.Type != string(domain.TypeCase) {
-			continue
-		}
-		row, ok := officeCase(r)
-		var err error
-		if !ok {
-			err = exec(`DELETE FROM office_case WHERE tenant = ? AND record_id = ?`, tenant, r.ID)
-		} else {
-			err = exec(`INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk, arrived_at, version)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, record_id) DO UPDATE SET status = excluded.status,
-				service_id = excluded.service_id, visit_id = excluded.visit_id, day = excluded.day, clerk = excluded.clerk,
-				arrived_at = excluded.arrived_at, version = excluded.version`,
-				tenant, row.RecordID, row.Status, row.ServiceID, row.VisitID, row.Day, row.Clerk, row.ArrivedAt, row.Version)
-		}
-		if err != nil {
-			return fmt.Errorf("write inbox of case %s: %w", r.ID, err)
-		}
-	}
-	return nil
-}
-
 // pgPlaceholders numbers the "?" of q as PostgreSQL's $1, $2, ….
 func pgPlaceholders(q string) string {
 	var b strings.Builder

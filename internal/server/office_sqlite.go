@@ -6,8 +6,6 @@ package server
 import (
 	"context"
 	"database/sql"
-
-	"github.com/buergerkoffer/kit/internal/merge"
 )
 
 type sqliteOffice struct{ s *sqliteStore }
@@ -44,13 +42,4 @@ func (o sqliteOffice) query(ctx context.Context, q string, args []any, row func(
 		}
 	}
 	return rows.Err()
-}
-
-// putOfficeCases keeps the inbox index in the transaction that writes
-// the records (PutRecords).
-func (t *sqliteTx) putOfficeCases(ctx context.Context, tenant string, rs []*merge.Record) error {
-	return putOfficeCases(tenant, rs, func(q string, args ...any) error {
-		_, err := t.tx.ExecContext(ctx, q, args...)
-		return err
-	})
 }

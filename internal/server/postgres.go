@@ -49,7 +49,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -60,6 +59,7 @@ import (
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/merge"
+	gojson "github.com/goccy/go-json"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -297,9 +297,12 @@ func pgRecord(ctx context.Context, q pgQuerier, tenant, id string) (*merge.Recor
 	return decodeRecord(id, state)
 }
 
+// decodeRecord reads a record's stored state (both stores). go-json: with
+// encoding/json, reading the records of a push page of edits took a
+// quarter of its write transaction.
 func decodeRecord(id string, state []byte) (*merge.Record, error) {
 	r := &merge.Record{}
-	if err := json.Unmarshal(state, r); err != nil {
+	if err := gojson.Unmarshal(state, r); err != nil {
 		return nil, fmt.Errorf("read record %s: %w", id, err)
 	}
 	if r.Fields == nil {

@@ -2,9 +2,9 @@ package server
 
 // This file holds the push path's statements on PostgreSQL, each one round
 // trip for the whole push: lookups by id take an array (= ANY($n)),
-// upserts take one array per column (unnest), and the feed's rows go in by
-// COPY (CopyFrom). The feed positions are taken from the tenant's counter
-// row, under the tenant's lock (postgres.go).
+// upserts take one array per column (unnest), and the feed's rows and new
+// records go in by COPY (CopyFrom). The feed positions are taken from the
+// tenant's counter row, under the tenant's lock (postgres.go).
 
 import (
 	"context"
@@ -214,12 +214,36 @@ func (t *pgTx) takeSeqs(ctx context.Context, tenant string, n int64) ([]int64, e
 	return out, nil
 }
 
-func (t *pgTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error {
-	if len(rs) == 0 {
+var recordColumns = []string{"tenant", "id", "type", "version", "deleted", "status", "state"}
+
+// PutRecords copies the added records in (COPY streams the rows; one
+// array per column of a push's records took a tenth of the push in
+// growing the statement's buffer) and upserts the changed ones.
+func (t *pgTx) PutRecords(ctx context.Context, tenant string, added, changed []*merge.Record) error {
+	if len(added)+len(changed) == 0 {
 		return nil
 	}
 	if err := t.lock(ctx, tenant); err != nil {
 		return err
+	}
+	var buf []byte
+	n, err := t.tx.CopyFrom(ctx, pgx.Identifier{"record"}, recordColumns, pgx.CopyFromSlice(len(added), func(i int) ([]any, error) {
+		r := added[i]
+		buf = appendRecord(buf[:0], r)
+		return []any{tenant, r.ID, r.Type, r.Version, r.Deleted, caseStatus(r), buf}, nil
+	}))
+	if err != nil {
+		return fmt.Errorf("write records: %w", err)
+	}
+	if n != int64(len(added)) {
+		return fmt.Errorf("write records: %d of %d added", n, len(added))
+	}
+	return t.replaceRecords(ctx, tenant, changed)
+}
+
+func (t *pgTx) replaceRecords(ctx context.Context, tenant string, rs []*merge.Record) error {
+	if len(rs) == 0 {
+		return nil
 	}
 	ids, types, statuses, states := make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
 	versions, deleted := make([]int64, len(rs)), make([]bool, len(rs))
@@ -227,18 +251,60 @@ func (t *pgTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record
 	for i, r := range rs {
 		buf = appendRecord(buf[:0], r)
 		ids[i], types[i], versions[i], deleted[i], states[i] = r.ID, r.Type, r.Version, r.Deleted, string(buf)
-		if r.Type == string(domain.TypeCase) {
-			statuses[i] = r.Fields["status"].Value
-		}
+		statuses[i] = caseStatus(r)
 	}
 	if _, err := t.tx.Exec(ctx, `INSERT INTO record(tenant, id, type, version, deleted, status, state)
 		SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::boolean[], $6::text[], $7::text[])
-		ON CONFLICT (tenant, id) DO UPDATE SET type = excluded.type, version = excluded.version,
+		ON CONFLICT (tenant, id) DO UPDATE SET version = excluded.version,
 			deleted = excluded.deleted, status = excluded.status, state = excluded.state`,
 		tenant, ids, types, versions, deleted, statuses, states); err != nil {
 		return fmt.Errorf("write records: %w", err)
 	}
-	return t.putOfficeCases(ctx, tenant, rs)
+	return nil
+}
+
+// caseStatus is the record's status column: a case's status, else "".
+func caseStatus(r *merge.Record) string {
+	if r.Type != string(domain.TypeCase) {
+		return ""
+	}
+	return r.Fields["status"].Value
+}
+
+// PutInbox writes the rows in one statement (one array per column) and
+// removes the others in another: two round trips at most.
+func (t *pgTx) PutInbox(ctx context.Context, tenant string, put []InboxRow, drop []string) error {
+	if len(put) == 0 && len(drop) == 0 {
+		return nil
+	}
+	if err := t.lock(ctx, tenant); err != nil {
+		return err
+	}
+	if len(put) > 0 {
+		cols := make([][]string, 7)
+		versions := make([]int64, len(put))
+		for i, r := range put {
+			for c, v := range []string{r.RecordID, r.Status, r.ServiceID, r.VisitID, r.Day, r.Clerk, r.ArrivedAt} {
+				cols[c] = append(cols[c], v)
+			}
+			versions[i] = r.Version
+		}
+		if _, err := t.tx.Exec(ctx, `INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk,
+			arrived_at, version) SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+			$7::text[], $8::text[], $9::bigint[]) ON CONFLICT (tenant, record_id) DO UPDATE SET status = excluded.status,
+			service_id = excluded.service_id, visit_id = excluded.visit_id, day = excluded.day, clerk = excluded.clerk,
+			arrived_at = excluded.arrived_at, version = excluded.version`,
+			tenant, cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], versions); err != nil {
+			return fmt.Errorf("write inbox: %w", err)
+		}
+	}
+	if len(drop) > 0 {
+		if _, err := t.tx.Exec(ctx, `DELETE FROM office_case WHERE tenant = $1 AND record_id = ANY($2)`,
+			tenant, drop); err != nil {
+			return fmt.Errorf("write inbox: %w", err)
+		}
+	}
+	return nil
 }
 
 func (t *pgTx) AttachmentComplete(ctx context.Context, ref AttachmentRef) (bool, error) {

@@ -330,14 +330,7 @@ func lookupRecord(ctx context.Context, q querier, tenant, id string) (*merge.Rec
 	} else if err != nil {
 		return nil, fmt.Errorf("read record %s: %w", id, err)
 	}
-	r := &merge.Record{}
-	if err := json.Unmarshal([]byte(state), r); err != nil {
-		return nil, fmt.Errorf("read record %s: %w", id, err)
-	}
-	if r.Fields == nil {
-		r.Fields = map[string]merge.Field{}
-	}
-	return r, nil
+	return decodeRecord(id, []byte(state))
 }
 
 func lookupRecordKey(ctx context.Context, q querier, tenant, id string) (RecordKey, bool, error) {

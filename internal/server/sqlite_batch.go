@@ -8,11 +8,9 @@ package server
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 
-	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/merge"
 )
 
@@ -65,21 +63,43 @@ func qHasRecordKeysIn(n int) string {
 }
 
 func qAddChanges(n int) string {
-	return `INSERT INTO change(tenant, id, record_id, record_type, op, fields, plain, secret, base_version,
-			version, hlc, device, clerk, created_at, received_at, state, deleted) VALUES ` + placeholders(n, 17) +
-		` RETURNING id, seq`
+	return `INSERT INTO change(seq, tenant, id, record_id, record_type, op, fields, plain, secret, base_version,
+			version, hlc, device, clerk, created_at, received_at, state, deleted) VALUES ` + placeholders(n, 18)
 }
 
+// qLastSeq is the last feed position taken: AUTOINCREMENT's counter,
+// which never goes back (also when the newest change was copied in with
+// its seq, copy.go), or the newest change's if that were ever ahead.
+const qLastSeq = `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'change'), 0),
+	coalesce((SELECT max(seq) FROM change), 0))`
+
 func qPutRecords(n int) string {
+	// The type is left out of the update: it never changes, and naming
+	// it would rewrite the record's entry in record_by_type.
 	return `INSERT INTO record(tenant, id, type, version, deleted, status,
-			state) VALUES ` + placeholders(n, 7) + ` ON CONFLICT(tenant, id) DO UPDATE SET type = excluded.type,
+			state) VALUES ` + placeholders(n, 7) + ` ON CONFLICT(tenant, id) DO UPDATE SET
 			version = excluded.version, deleted = excluded.deleted, status = excluded.status, state = excluded.state`
+}
+
+func qAddRecords(n int) string {
+	return `INSERT INTO record(tenant, id, type, version, deleted, status, state) VALUES ` + placeholders(n, 7)
+}
+
+func qPutInbox(n int) string {
+	return `INSERT INTO office_case(tenant, record_id, status, service_id, visit_id, day, clerk, arrived_at,
+			version) VALUES ` + placeholders(n, 9) + ` ON CONFLICT (tenant, record_id) DO UPDATE SET
+			status = excluded.status, service_id = excluded.service_id, visit_id = excluded.visit_id,
+			day = excluded.day, clerk = excluded.clerk, arrived_at = excluded.arrived_at, version = excluded.version`
+}
+
+func qDropInbox(n int) string {
+	return `DELETE FROM office_case WHERE tenant = ? AND record_id IN (` + inList(n) + `)`
 }
 
 // batchQueries are prepared on the writer when the store opens.
 func batchQueries() []string {
 	return []string{qPutRecordKeys(batchRows), qChangesIn(batchRows), qRecordsIn(batchRows),
-		qHasRecordKeysIn(batchRows), qAddChanges(batchRows), qPutRecords(batchRows)}
+		qHasRecordKeysIn(batchRows), qAddChanges(batchRows), qPutRecords(batchRows), qAddRecords(batchRows), qPutInbox(batchRows)}
 }
 
 // batchStmt returns the prepared statement of q, bound to the
@@ -194,12 +214,9 @@ func (t *sqliteTx) Records(ctx context.Context, tenant string, ids []string) (ma
 				if err := rows.Scan(&id, &state); err != nil {
 					return err
 				}
-				r := &merge.Record{}
-				if err := json.Unmarshal(state, r); err != nil {
-					return fmt.Errorf("record %s: %w", id, err)
-				}
-				if r.Fields == nil {
-					r.Fields = map[string]merge.Field{}
+				r, err := decodeRecord(id, state)
+				if err != nil {
+					return err
 				}
 				out[id] = r
 				return nil
@@ -235,38 +252,30 @@ func (t *sqliteTx) HasRecordKeys(ctx context.Context, tenant string, ids []strin
 	return out, nil
 }
 
+// AddChanges gives the changes the next feed positions, in the order
+// given, and inserts them with their seqs: the position AUTOINCREMENT
+// would take, so sqlite_sequence moves as it would, without a RETURNING
+// clause's rows to read back. The writer is the only one, so nothing
+// takes a position in between.
 func (t *sqliteTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error) {
-	seqs := make([]int64, 0, len(cs))
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	var last int64
+	if err := t.tx.QueryRowContext(ctx, qLastSeq).Scan(&last); err != nil {
+		return nil, fmt.Errorf("store changes: %w", err)
+	}
+	seqs := make([]int64, len(cs))
+	for i := range seqs {
+		seqs[i] = last + 1 + int64(i)
+	}
 	err := chunks(len(cs), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*17)
-		index := make(map[string]int, hi-lo)
+		args := make([]any, 0, (hi-lo)*18)
 		for i, c := range cs[lo:hi] {
-			index[c.ID] = i
-			args = append(args, c.Tenant, c.ID, c.RecordID, c.RecordType, c.Op, c.Fields, c.Plain, c.Secret,
+			args = append(args, seqs[lo+i], c.Tenant, c.ID, c.RecordID, c.RecordType, c.Op, c.Fields, c.Plain, c.Secret,
 				c.BaseVersion, c.Version, c.HLC, c.Device, c.Clerk, c.CreatedAt, fmtTime(c.ReceivedAt), c.State, c.Deleted)
 		}
-		got := make([]int64, hi-lo)
-		err := t.query(ctx, qAddChanges(hi-lo), args, func(rows *sql.Rows) error {
-			var id string
-			var seq int64
-			if err := rows.Scan(&id, &seq); err != nil {
-				return err
-			}
-			got[index[id]] = seq
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for i, seq := range got {
-			// The feed's order is the order of the changes given: a
-			// conflict record right after the change that caused it.
-			if seq == 0 || (len(seqs) > 0 && seq <= seqs[len(seqs)-1]) || (i > 0 && seq <= got[i-1]) {
-				return fmt.Errorf("seqs out of order")
-			}
-		}
-		seqs = append(seqs, got...)
-		return nil
+		return t.exec(ctx, qAddChanges(hi-lo), args)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store changes: %w", err)
@@ -274,22 +283,49 @@ func (t *sqliteTx) AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, er
 	return seqs, nil
 }
 
-func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error {
+func (t *sqliteTx) PutRecords(ctx context.Context, tenant string, added, changed []*merge.Record) error {
+	if err := t.putRecords(ctx, tenant, added, qAddRecords); err != nil {
+		return err
+	}
+	return t.putRecords(ctx, tenant, changed, qPutRecords)
+}
+
+func (t *sqliteTx) putRecords(ctx context.Context, tenant string, rs []*merge.Record, q func(n int) string) error {
 	return chunks(len(rs), func(lo, hi int) error {
 		args := make([]any, 0, (hi-lo)*7)
 		var buf []byte
 		for _, r := range rs[lo:hi] {
 			buf = appendRecord(buf[:0], r)
-			state := buf
-			status := ""
-			if r.Type == string(domain.TypeCase) {
-				status = r.Fields["status"].Value
-			}
-			args = append(args, tenant, r.ID, r.Type, r.Version, r.Deleted, status, string(state))
+			args = append(args, tenant, r.ID, r.Type, r.Version, r.Deleted, caseStatus(r), string(buf))
 		}
-		if err := t.exec(ctx, qPutRecords(hi-lo), args); err != nil {
+		if err := t.exec(ctx, q(hi-lo), args); err != nil {
 			return fmt.Errorf("write records: %w", err)
 		}
-		return t.putOfficeCases(ctx, tenant, rs[lo:hi])
+		return nil
 	})
+}
+
+func (t *sqliteTx) PutInbox(ctx context.Context, tenant string, put []InboxRow, drop []string) error {
+	err := chunks(len(put), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*9)
+		for _, r := range put[lo:hi] {
+			args = append(args, tenant, r.RecordID, r.Status, r.ServiceID, r.VisitID, r.Day, r.Clerk, r.ArrivedAt, r.Version)
+		}
+		return t.exec(ctx, qPutInbox(hi-lo), args)
+	})
+	if err != nil {
+		return fmt.Errorf("write inbox: %w", err)
+	}
+	err = chunks(len(drop), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo+1)
+		args = append(args, tenant)
+		for _, id := range drop[lo:hi] {
+			args = append(args, id)
+		}
+		return t.exec(ctx, qDropInbox(hi-lo), args)
+	})
+	if err != nil {
+		return fmt.Errorf("write inbox: %w", err)
+	}
+	return nil
 }

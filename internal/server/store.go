@@ -69,8 +69,15 @@ type Tx interface {
 	// AddChanges appends changes to their tenant's feed, in order, and
 	// returns their seqs (ascending, in the same order).
 	AddChanges(ctx context.Context, cs []*ChangeRow) ([]int64, error)
-	// PutRecords writes the state of records (insert or replace).
-	PutRecords(ctx context.Context, tenant string, rs []*merge.Record) error
+	// PutRecords writes the state of records: added are records the
+	// store has none of (the transaction read them as absent), changed
+	// are records it has, whose state is replaced (their type never
+	// changes).
+	PutRecords(ctx context.Context, tenant string, added, changed []*merge.Record) error
+	// PutInbox writes the office inbox rows of cases (insert or replace)
+	// and removes those of the cases in drop, in the transaction that
+	// writes the records.
+	PutInbox(ctx context.Context, tenant string, put []InboxRow, drop []string) error
 	// TouchDevice notes that a device was seen.
 	TouchDevice(ctx context.Context, id string, at time.Time) error
 	// SetDeviceVersion notes the release a device sent (version.go).
