@@ -1,0 +1,310 @@
+package handoff
+
+// This file submits one case: document, metadata and recipient first
+// (nothing is sent before they are right), then create → upload each
+// attachment → submit, each step kept in the database before the next
+// one starts. A case found in step created or uploading is one a killed
+// worker left: the same submission goes on.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/fitconnect"
+	"github.com/buergerkoffer/kit/internal/handoff/casedoc"
+	"github.com/buergerkoffer/kit/internal/server"
+)
+
+// sendSteps are the steps of a case the worker still has to send.
+var sendSteps = []string{server.StepDue, server.StepCreated, server.StepUploading}
+
+// handOffDue hands off every routed case that is due, in feed order. A
+// passing failure that outlasts its tries ends the pass (the service is
+// down; the next pass tries again), leaving the rest waiting.
+func (w *Worker) handOffDue(ctx context.Context) (Stats, error) {
+	var st Stats
+	routes, err := w.routes(ctx)
+	if err != nil {
+		return st, err
+	}
+	var after int64
+	for {
+		cs, err := w.h.HandoffCases(ctx, server.HandoffQuery{Tenant: w.cfg.Tenant, Steps: sendSteps, Routed: true,
+			Due: w.cfg.Now(), AfterSeq: after, Limit: 200})
+		if err != nil {
+			return st, fmt.Errorf("handoff: %w", err)
+		}
+		if len(cs) == 0 {
+			return st, nil
+		}
+		for i := range cs {
+			if err := w.renew(ctx); err != nil {
+				return st, err
+			}
+			c := &cs[i]
+			err := w.handOff(ctx, c, routes[c.Service])
+			switch {
+			case err == nil && c.Step == server.StepSubmitted:
+				st.Submitted++
+			case err == nil && c.Step == server.StepFailed:
+				st.Failed++
+			case errors.Is(err, ErrTemporary):
+				st.Waiting += w.countWaiting(ctx)
+				return st, nil
+			case err != nil:
+				return st, err
+			}
+		}
+		after = cs[len(cs)-1].FeedSeq
+	}
+}
+
+// countWaiting counts the cases still to send after a pass stopped.
+func (w *Worker) countWaiting(ctx context.Context) int {
+	n := 0
+	var after int64
+	for {
+		cs, err := w.h.HandoffCases(ctx, server.HandoffQuery{Tenant: w.cfg.Tenant, Steps: sendSteps, Routed: true,
+			AfterSeq: after, Limit: 1000})
+		if err != nil || len(cs) == 0 {
+			return max(n, 1)
+		}
+		n += len(cs)
+		after = cs[len(cs)-1].FeedSeq
+	}
+}
+
+func (w *Worker) routes(ctx context.Context) (map[string]string, error) {
+	rs, err := w.h.HandoffRoutes(ctx, w.cfg.Tenant)
+	if err != nil {
+		return nil, fmt.Errorf("handoff: %w", err)
+	}
+	m := map[string]string{}
+	for _, r := range rs {
+		m[r.Service] = r.DestinationID
+	}
+	return m, nil
+}
+
+// submission is one case's way through the steps.
+type submission struct {
+	w    *Worker
+	c    *server.HandoffCase
+	doc  casedoc.Document
+	svc  fitconnect.ServiceType
+	meta []byte
+	to   Encrypter
+}
+
+// handOff takes a case as far as it goes. It returns nil when the case
+// is submitted, failed or skipped (c.Step says which), ErrTemporary when
+// it must wait for a later pass, and other errors for the database.
+func (w *Worker) handOff(ctx context.Context, c *server.HandoffCase, route string) error {
+	if c.DestinationID == "" {
+		c.DestinationID = route
+	}
+	s := &submission{w: w, c: c}
+	if err := s.prepare(ctx); err != nil {
+		return w.settle(ctx, c, err)
+	}
+	if c.SubmissionID == "" {
+		if err := w.try(ctx, c, s.create); err != nil {
+			return w.settle(ctx, c, err)
+		}
+		w.cfg.Pause("create")
+	} else {
+		done, err := s.submittedAlready(ctx)
+		if err != nil {
+			return w.settle(ctx, c, err)
+		}
+		if done {
+			return s.submitted(ctx)
+		}
+	}
+	if err := s.uploadAll(ctx); err != nil {
+		return w.settle(ctx, c, err)
+	}
+	if err := w.try(ctx, c, s.submit); err != nil {
+		return w.settle(ctx, c, err)
+	}
+	return s.submitted(ctx)
+}
+
+// prepare builds the case's document and metadata and checks the
+// recipient: a case whose document, metadata or destination is not right
+// is never created.
+func (s *submission) prepare(ctx context.Context) error {
+	w, c := s.w, s.c
+	if c.Step == server.StepDue {
+		status, err := w.caseStatus(ctx, c.CaseID)
+		if err != nil {
+			return err
+		}
+		if status != domain.StatusSealed {
+			return fmt.Errorf("%w (%s)", ErrNotSealed, status)
+		}
+	}
+	doc, err := w.cfg.Build(ctx, w.cfg.Tenant, c.CaseID)
+	if err != nil {
+		return permanent(fmt.Errorf("document of the case: %w", err))
+	}
+	s.doc = doc
+	s.svc = fitconnect.ServiceType{Name: doc.ServiceName, Identifier: doc.LeiKa}
+	if s.meta, err = w.cfg.Metadata(content(doc, s.svc)); err != nil {
+		return permanent(fmt.Errorf("metadata: %w", err))
+	}
+	if w.cfg.Sender == nil {
+		return permanent(errors.New("no submission service configured"))
+	}
+	return w.try(ctx, c, func(ctx context.Context) error {
+		to, err := w.cfg.Sender.Recipient(ctx, c.DestinationID, s.svc)
+		s.to = to
+		return err
+	})
+}
+
+// content is what a document sends.
+func content(doc casedoc.Document, svc fitconnect.ServiceType) fitconnect.Content {
+	ct := fitconnect.Content{Service: svc, SchemaURI: doc.SchemaURI, MimeType: doc.MimeType, Data: doc.Data}
+	for _, a := range doc.Attachments {
+		ct.Attachments = append(ct.Attachments, fitconnect.Attachment{ID: a.ID, Filename: a.Filename,
+			MimeType: a.MimeType, Purpose: a.Purpose, Description: a.Description, Data: a.Data})
+	}
+	return ct
+}
+
+func (s *submission) attachmentIDs() []string {
+	ids := make([]string, len(s.doc.Attachments))
+	for i, a := range s.doc.Attachments {
+		ids[i] = a.ID
+	}
+	return ids
+}
+
+// create creates the submission and keeps its ids before anything else.
+func (s *submission) create(ctx context.Context) error {
+	w, c := s.w, s.c
+	cr, err := w.cfg.Sender.CreateSubmission(ctx, c.DestinationID, s.svc, s.attachmentIDs())
+	if err != nil {
+		return err
+	}
+	c.SubmissionID, c.FitConnectCaseID, c.Step = cr.SubmissionID, cr.CaseID, server.StepCreated
+	if err := w.save(ctx, c); err != nil {
+		return permanent(err)
+	}
+	w.log.Info("submission created", "case", c.CaseID, "submission", c.SubmissionID)
+	return nil
+}
+
+// submittedAlready asks the service whether a submission a killed worker
+// left was submitted before it died.
+func (s *submission) submittedAlready(ctx context.Context) (bool, error) {
+	var sub fitconnect.Submission
+	err := s.w.try(ctx, s.c, func(ctx context.Context) error {
+		var err error
+		sub, err = s.w.cfg.Sender.Submission(ctx, s.c.SubmissionID)
+		return err
+	})
+	return sub.Submitted, err
+}
+
+// uploadAll uploads the attachments not yet kept as uploaded.
+func (s *submission) uploadAll(ctx context.Context) error {
+	w, c := s.w, s.c
+	for i, a := range s.doc.Attachments {
+		if slices.Contains(c.AttachmentsDone, a.ID) {
+			continue
+		}
+		jwe, err := s.to.Encrypt(a.Data)
+		if err != nil {
+			return permanent(fmt.Errorf("encrypt attachment %s: %w", a.ID, err))
+		}
+		if err := w.try(ctx, c, func(ctx context.Context) error {
+			return w.cfg.Sender.UploadAttachment(ctx, c.SubmissionID, a.ID, jwe)
+		}); err != nil {
+			return err
+		}
+		c.AttachmentsDone, c.Step = append(c.AttachmentsDone, a.ID), server.StepUploading
+		if err := w.save(ctx, c); err != nil {
+			return permanent(err)
+		}
+		w.cfg.Pause("attachment:" + strconv.Itoa(i+1))
+	}
+	return nil
+}
+
+// submit sends metadata and data. A try after a failed one first asks
+// whether the failed one arrived after all.
+func (s *submission) submit(ctx context.Context) error {
+	w, c := s.w, s.c
+	if c.Attempts > 0 {
+		sub, err := w.cfg.Sender.Submission(ctx, c.SubmissionID)
+		if err != nil {
+			return err
+		}
+		if sub.Submitted {
+			return nil
+		}
+	}
+	meta, err := s.to.Encrypt(s.meta)
+	if err != nil {
+		return permanent(fmt.Errorf("encrypt metadata: %w", err))
+	}
+	data, err := s.to.Encrypt(s.doc.Data)
+	if err != nil {
+		return permanent(fmt.Errorf("encrypt data: %w", err))
+	}
+	return w.cfg.Sender.Submit(ctx, c.SubmissionID, meta, data)
+}
+
+// submitted keeps the case as submitted, then writes the status to the
+// case record.
+func (s *submission) submitted(ctx context.Context) error {
+	w, c := s.w, s.c
+	c.Step, c.SubmittedAt, c.Attempts, c.LastError, c.NextAttemptAt = server.StepSubmitted, w.cfg.Now(), 0, "", time.Time{}
+	if err := w.save(ctx, c); err != nil {
+		return err
+	}
+	w.log.Info("case submitted", "case", c.CaseID, "submission", c.SubmissionID)
+	return w.applyStatus(ctx, c)
+}
+
+// save writes a case's state.
+func (w *Worker) save(ctx context.Context, c *server.HandoffCase) error {
+	c.UpdatedAt = w.cfg.Now()
+	if err := w.h.UpdateHandoffCase(ctx, *c); err != nil {
+		return fmt.Errorf("handoff: %w", err)
+	}
+	return nil
+}
+
+// settle keeps what an error means for a case: a problem stops it
+// (failed, with its reason), a passing failure makes it wait, a case no
+// longer sealed is skipped.
+func (w *Worker) settle(ctx context.Context, c *server.HandoffCase, err error) error {
+	switch {
+	case errors.Is(err, ErrNotSealed):
+		c.Step, c.LastError = server.StepSkipped, err.Error()
+		w.log.Info("case skipped: no longer sealed", "case", c.CaseID)
+		return w.save(ctx, c)
+	case errors.Is(err, ErrTemporary):
+		c.Attempts++
+		c.LastError = err.Error()
+		c.NextAttemptAt = w.cfg.Now().Add(w.cfg.Retry.Delay(c.Attempts))
+		w.log.Warn("case waits for the submission service", "case", c.CaseID, "attempts", c.Attempts, "err", err)
+		if serr := w.save(ctx, c); serr != nil {
+			return serr
+		}
+		return err
+	case isPermanent(err):
+		c.Step, c.LastError = server.StepFailed, reason(err)
+		w.log.Error("case stopped", "case", c.CaseID, "step", c.Step, "err", c.LastError)
+		return w.save(ctx, c)
+	}
+	return err
+}
