@@ -23,8 +23,8 @@ import (
 
 // The checks of the ID document the data document reports.
 const (
-	CheckValidOnCaptureDay    = "valid_on_capture_day"    // not expired on the day the case was captured
-	CheckSurnameMatchesForm   = "surname_matches_form"    // the document's surname is the form's (ignoring case)
+	CheckValidOnCaptureDay    = "valid_on_capture_day"     // not expired on the day the case was captured
+	CheckSurnameMatchesForm   = "surname_matches_form"     // the document's surname is the form's (ignoring case)
 	CheckDocumentNumberRead   = "document_number_captured" // the reader delivered a document number
 	CheckDocumentNumberOnForm = "document_number_matches_form"
 )
