@@ -124,13 +124,16 @@ var (
 
 // Worker hands off one tenant's cases.
 type Worker struct {
-	cfg   Config
-	srv   *server.Server
-	h     server.HandoffStore
-	log   *slog.Logger
-	poke  chan string // case ids (FIT-Connect's) whose events to poll now; "" all
-	mu    sync.Mutex  // guards leaseAt
-	lease time.Time   // when the lease was last renewed
+	cfg  Config
+	srv  *server.Server
+	h    server.HandoffStore
+	log  *slog.Logger
+	poke chan string // case ids (FIT-Connect's) whose events to poll now; "" all
+	// recipients are the checked recipients of this pass, by destination
+	// and service.
+	recipients map[string]Encrypter
+	mu         sync.Mutex // guards leaseAt
+	lease      time.Time  // when the lease was last renewed
 }
 
 // New makes a worker.

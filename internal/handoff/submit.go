@@ -32,6 +32,9 @@ func (w *Worker) handOffDue(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
+	// A destination's key is fetched and checked once a pass, not once a
+	// case; the next pass checks it anew.
+	w.recipients = map[string]Encrypter{}
 	var after int64
 	for {
 		cs, err := w.h.HandoffCases(ctx, server.HandoffQuery{Tenant: w.cfg.Tenant, Steps: sendSteps, Routed: true,
@@ -161,11 +164,20 @@ func (s *submission) prepare(ctx context.Context) error {
 	if w.cfg.Sender == nil {
 		return permanent(errors.New("no submission service configured"))
 	}
-	return w.try(ctx, c, func(ctx context.Context) error {
+	key := c.DestinationID + " " + s.svc.Identifier
+	if to, ok := w.recipients[key]; ok {
+		s.to = to
+		return nil
+	}
+	err = w.try(ctx, c, func(ctx context.Context) error {
 		to, err := w.cfg.Sender.Recipient(ctx, c.DestinationID, s.svc)
 		s.to = to
 		return err
 	})
+	if err == nil {
+		w.recipients[key] = s.to
+	}
+	return err
 }
 
 // content is what a document sends.
