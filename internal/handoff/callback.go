@@ -55,14 +55,42 @@ func (cb Callback) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(status), status)
 		return
 	}
-	var msg struct {
-		CaseID string `json:"caseId"`
-	}
-	if err := json.Unmarshal(body, &msg); err != nil {
-		http.Error(w, "body is not JSON", http.StatusBadRequest)
+	ids, err := callbackCases(body)
+	if err != nil {
+		http.Error(w, "body is not a callback", http.StatusBadRequest)
 		return
 	}
-	cb.Worker.log.Info("callback", "fitconnect_case", msg.CaseID)
-	cb.Worker.Poke(msg.CaseID)
+	cb.Worker.log.Info("callback", "fitconnect_cases", len(ids))
+	for _, id := range ids {
+		cb.Worker.Poke(id)
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// callbackCases are the FIT-Connect case ids a callback names: the
+// submissions' caseId (FITKO's shape of a notification), or a caseId of
+// its own; none means "poll every submitted case".
+func callbackCases(body []byte) ([]string, error) {
+	var msg struct {
+		CaseID      string `json:"caseId"`
+		Submissions []struct {
+			CaseID string `json:"caseId"`
+		} `json:"submissions"`
+	}
+	if err := json.Unmarshal(body, &msg); err != nil {
+		return nil, err
+	}
+	var ids []string
+	if msg.CaseID != "" {
+		ids = append(ids, msg.CaseID)
+	}
+	for _, s := range msg.Submissions {
+		if s.CaseID != "" {
+			ids = append(ids, s.CaseID)
+		}
+	}
+	if len(ids) == 0 {
+		ids = []string{""}
+	}
+	return ids, nil
 }
