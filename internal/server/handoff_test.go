@@ -192,3 +192,45 @@ func TestHandoff_Lease(t *testing.T) {
 		t.Fatalf("after release: %v", err)
 	}
 }
+
+// A tenant copied to another database (syncd admin copy) takes its routes
+// and where each case stands, submission ids included, so that no case
+// is submitted again from the new database.
+func TestHandoff_CopiedWithTheTenant(t *testing.T) {
+	k := startKit(t)
+	h := k.srv.Handoff()
+	now := k.clock.Now()
+	if _, err := k.srv.SetHandoffRoute(k.ctx, tenantA, "anmeldung", destA, "admin"); err != nil {
+		t.Fatal(err)
+	}
+	id := k.centralCase(tenantA, "anmeldung", "anna", now)
+	if _, _, err := h.ScanHandoff(k.ctx, tenantA, 100, now); err != nil {
+		t.Fatal(err)
+	}
+	c, err := h.HandoffCase(k.ctx, tenantA, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Step, c.SubmissionID, c.FitConnectCaseID, c.AttachmentsDone, c.UpdatedAt = StepUploading, "sub-1", "case-1", []string{"a1"}, now
+	if err := h.UpdateHandoffCase(k.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	n := k.openAt(otherDB(t, k.dir))
+	if _, err := CopyTenants(k.ctx, k.srv, n.srv, tenantA, nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := n.srv.Handoff().HandoffCase(k.ctx, tenantA, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SubmissionID != "sub-1" || got.Step != StepUploading || len(got.AttachmentsDone) != 1 || got.FeedSeq != c.FeedSeq {
+		t.Fatalf("copied %+v, want %+v", got, c)
+	}
+	if rs, _ := n.srv.Handoff().HandoffRoutes(k.ctx, tenantA); len(rs) != 1 || rs[0].DestinationID != destA {
+		t.Fatalf("routes copied: %+v", rs)
+	}
+	// The scan goes on where it stood: nothing is found twice.
+	if added, _, err := n.srv.Handoff().ScanHandoff(k.ctx, tenantA, 100, now); err != nil || added != 0 {
+		t.Fatalf("scan after the copy added %d (%v)", added, err)
+	}
+}
