@@ -187,15 +187,6 @@ func rejectReason(ps []fitconnect.Problem) string {
 	return r
 }
 
-// caseStatus reads a case's status.
-func (w *Worker) caseStatus(ctx context.Context, caseID string) (domain.Status, error) {
-	v, err := w.srv.Record(ctx, w.cfg.Tenant, caseID)
-	if err != nil {
-		return "", fmt.Errorf("handoff: %w", err)
-	}
-	return domain.Status(v.Fields[domain.FieldStatus]), nil
-}
-
 // applyStatus writes the status of a case's step to its record, as a
 // town-hall change based on the version it read (again if the record
 // changed meanwhile). A status the record has already is not written

@@ -112,6 +112,17 @@ func (w *Worker) handOff(ctx context.Context, c *server.HandoffCase, route strin
 		c.DestinationID = route
 	}
 	s := &submission{w: w, c: c}
+	if c.SubmissionID != "" {
+		// A killed worker's submission: first ask whether its submit
+		// arrived before it died.
+		done, err := s.submittedAlready(ctx)
+		if err != nil {
+			return w.settle(ctx, c, err)
+		}
+		if done {
+			return s.submitted(ctx)
+		}
+	}
 	if err := s.prepare(ctx); err != nil {
 		return w.settle(ctx, c, err)
 	}
@@ -120,14 +131,6 @@ func (w *Worker) handOff(ctx context.Context, c *server.HandoffCase, route strin
 			return w.settle(ctx, c, err)
 		}
 		w.cfg.Pause("create")
-	} else {
-		done, err := s.submittedAlready(ctx)
-		if err != nil {
-			return w.settle(ctx, c, err)
-		}
-		if done {
-			return s.submitted(ctx)
-		}
 	}
 	if err := s.uploadAll(ctx); err != nil {
 		return w.settle(ctx, c, err)
@@ -143,16 +146,17 @@ func (w *Worker) handOff(ctx context.Context, c *server.HandoffCase, route strin
 // is never created.
 func (s *submission) prepare(ctx context.Context) error {
 	w, c := s.w, s.c
-	if c.Step == server.StepDue {
-		status, err := w.caseStatus(ctx, c.CaseID)
-		if err != nil {
-			return err
-		}
-		if status != domain.StatusSealed {
-			return fmt.Errorf("%w (%s)", ErrNotSealed, status)
-		}
+	status, err := w.h.CaseStatus(ctx, w.cfg.Tenant, c.CaseID)
+	if err != nil {
+		return fmt.Errorf("handoff: %w", err)
+	}
+	if status != string(domain.StatusSealed) {
+		return fmt.Errorf("%w (%q)", ErrNotSealed, status)
 	}
 	doc, err := w.cfg.Build(ctx, w.cfg.Tenant, c.CaseID)
+	if errors.Is(err, casedoc.ErrNotSealed) {
+		return fmt.Errorf("%w: %w", ErrNotSealed, err)
+	}
 	if err != nil {
 		return permanent(fmt.Errorf("document of the case: %w", err))
 	}

@@ -367,3 +367,50 @@ func TestWorker_OneWorkerPerTenant(t *testing.T) {
 	}
 	e.pass(second)
 }
+
+// A case the town hall decided before its turn came is skipped, not sent;
+// a case it decided after it was sent keeps the town hall's decision when
+// the authority's answer comes.
+func TestWorker_TownHallDecisionStands(t *testing.T) {
+	e := newEnv(t, fitconnecttest.Options{})
+	early, late := e.seal("meldebescheinigung"), e.seal("meldebescheinigung")
+	e.sync()
+	decide := func(id string, s domain.Status, note string) {
+		t.Helper()
+		v := e.status(id)
+		d := domain.Decision{Status: s, Note: note, By: "sb.meier", At: time.Now()}
+		if _, err := e.srv.Central(e.ctx, tenant, server.CentralChange{RecordID: id, RecordType: domain.TypeCase,
+			Op: "update", BaseVersion: v.Version, IfVersion: v.Version, Set: d.Fields(), Clerk: "sb.meier"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := e.worker(nil)
+	if st := e.pass(w); st.Added != 2 || st.Submitted != 0 { // found, but no route yet
+		t.Fatalf("pass without routes %+v", st)
+	}
+	decide(early, domain.StatusAccepted, "")
+	e.route()
+	if st := e.pass(w); st.Submitted != 1 || !st.OK() {
+		t.Fatalf("pass %+v", st)
+	}
+	if hc := e.hcase(early); hc.Step != server.StepSkipped || hc.SubmissionID != "" {
+		t.Fatalf("case decided before its turn: %+v", hc)
+	}
+	decide(late, domain.StatusRejected, "Unterlagen fehlen")
+	if err := e.fc.Accept(e.hcase(late).SubmissionID); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.pass(w); st.Accepted != 1 {
+		t.Fatalf("pass %+v", st)
+	}
+	v := e.status(late)
+	if v.Fields["status"] != string(domain.StatusRejected) || v.Fields[domain.FieldDecidedBy] != "sb.meier" {
+		t.Fatalf("the authority's answer overwrote the town hall's decision: %v", v.Fields)
+	}
+	if hc := e.hcase(late); hc.Step != server.StepAccepted {
+		t.Fatalf("the authority's answer is not kept: %+v", hc)
+	}
+	if len(e.fc.Submissions()) != 1 {
+		t.Fatalf("%d submissions", len(e.fc.Submissions()))
+	}
+}

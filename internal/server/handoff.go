@@ -112,6 +112,10 @@ type HandoffStore interface {
 	// HandoffCase returns one case; ErrNotFound if the worker never
 	// took it up.
 	HandoffCase(ctx context.Context, tenant, caseID string) (HandoffCase, error)
+	// CaseStatus returns a case's status from its plain fields without
+	// opening the case: "" for a case that never arrived (a draft, a
+	// deleted case, no such case).
+	CaseStatus(ctx context.Context, tenant, caseID string) (string, error)
 	// UpdateHandoffCase writes a case's state (all but its identity,
 	// service, feed position and creation time), in its own transaction.
 	// ErrNotFound if there is no such case.

@@ -224,6 +224,16 @@ func (h handoffSQL) cases(ctx context.Context, where string, args []any) ([]Hand
 	return out, nil
 }
 
+func (h handoffSQL) CaseStatus(ctx context.Context, tenant, caseID string) (string, error) {
+	var status string
+	err := h.db.query(ctx, `SELECT status FROM office_case WHERE tenant = ? AND record_id = ?`, []any{tenant, caseID},
+		func(scan func(...any) error) error { return scan(&status) })
+	if err != nil {
+		return "", fmt.Errorf("status of case %s: %w", caseID, err)
+	}
+	return status, nil
+}
+
 func (h handoffSQL) UpdateHandoffCase(ctx context.Context, c HandoffCase) error {
 	done := c.AttachmentsDone
 	if done == nil {

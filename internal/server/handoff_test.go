@@ -93,6 +93,11 @@ func TestHandoff_Scan(t *testing.T) {
 	if cs[0].Step != StepDue || cs[0].Service != "anmeldung" || cs[1].Service != "hundeanmeldung" {
 		t.Fatalf("cases %+v", cs)
 	}
+	for id, want := range map[string]string{first: "sealed", decided: "accepted", draft.ID: "", domain.NewID(): ""} {
+		if got, err := h.CaseStatus(k.ctx, tenantA, id); err != nil || got != want {
+			t.Errorf("status of %s: %q %v, want %q", id, got, err, want)
+		}
+	}
 	third := k.centralCase(tenantA, "anmeldung", "anna", now)
 	if n, _, err := h.ScanHandoff(k.ctx, tenantA, 100, now); err != nil || n != 1 {
 		t.Fatalf("second scan added %d (%v), want the new case only", n, err)
