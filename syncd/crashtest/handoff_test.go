@@ -107,10 +107,20 @@ func sealCases(t *testing.T, ctx context.Context, ss *store.Session, cat *catalo
 	return ids
 }
 
-// handoff runs `syncd handoff` with the kit's flags and more, to its end.
+// handoff runs `syncd handoff` with the kit's flags and more, to its end,
+// and checks that its log shows no citizen's name or document number.
 func (k *handoffKit) handoff(more ...string) (stdout, stderr string, code int) {
 	k.t.Helper()
-	return k.run(append(append(append([]string{"handoff"}, k.dbArgs()...), k.flags...), more...)...)
+	stdout, stderr, code = k.run(append(append(append([]string{"handoff"}, k.dbArgs()...), k.flags...), more...)...)
+	for i := range len(k.cases) {
+		p := sample.Person(i)
+		for _, word := range []string{p.Surname, p.DocumentNumber} {
+			if strings.Contains(stderr, word) {
+				k.t.Errorf("personal data (%q) in the log of syncd handoff", word)
+			}
+		}
+	}
+	return stdout, stderr, code
 }
 
 // killAt starts `syncd handoff --once` paused at point, waits until it
@@ -273,6 +283,13 @@ func TestHandoff_RefusedKeyShown(t *testing.T) {
 	}
 	if len(k.fc.Submissions()) != 0 {
 		t.Fatal("a case was sent to a refused key")
+	}
+	for _, bad := range [][]string{{"--service", "reisepass", "--destination", k.fc.DestinationID()},
+		{"--service", "anmeldung", "--destination", "not-a-uuid"}} {
+		_, errOut, code := k.run(append(append(append([]string{"admin", "handoff-route"}, k.dbArgs()...), "--tenant", tenant), bad...)...)
+		if code == 0 || !strings.Contains(errOut, "invalid") {
+			t.Errorf("handoff-route %v: exit %d: %s", bad, code, errOut)
+		}
 	}
 }
 
