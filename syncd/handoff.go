@@ -39,7 +39,8 @@ error. --dry-run --case ID prints the case's metadata and data (unencrypted) and
 nothing.`
 
 // crashEnv names the point at which a crash test kills the worker:
-// "create" or "attachment:N" (tests only; see handoff.Config.Pause).
+// "create", "attachment:N" or "submit" (tests only; see
+// handoff.Config.Pause).
 const crashEnv = "BK_HANDOFF_CRASH_AFTER"
 
 type handoffFlags struct {

@@ -83,8 +83,9 @@ type Config struct {
 	Owner string
 	Lease time.Duration
 	// Pause, if set, is called at each point a crash test may kill the
-	// worker: "create" (the submission's ids are kept) and "attachment:N"
-	// (the N-th attachment's upload is kept, from 1).
+	// worker: "create" (the submission's ids are kept), "attachment:N"
+	// (the N-th attachment's upload is kept, from 1) and "submit" (the
+	// service took the submit; the worker has not kept it yet).
 	Pause func(point string)
 }
 

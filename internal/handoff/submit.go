@@ -138,6 +138,7 @@ func (w *Worker) handOff(ctx context.Context, c *server.HandoffCase, route strin
 	if err := w.try(ctx, c, s.submit); err != nil {
 		return w.settle(ctx, c, err)
 	}
+	w.cfg.Pause("submit")
 	return s.submitted(ctx)
 }
 

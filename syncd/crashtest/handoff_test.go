@@ -164,7 +164,8 @@ func (k *handoffKit) complete(attachments int) {
 	}
 }
 
-// A worker killed right after create, and one killed between two uploads,
+// A worker killed right after create, one killed between two uploads and
+// one killed after the service took its submit but before it kept that,
 // are followed by one that completes the same submissions: one per case,
 // each complete; a second run submits nothing new; the authority's
 // acceptance reaches the cases in `syncd export`.
@@ -172,6 +173,7 @@ func TestHandoff_KilledWorkerSubmitsOnce(t *testing.T) {
 	k := newHandoffKit(t, fitconnecttest.Options{}, 2, "anmeldung")
 	k.killAt("create")
 	k.killAt("attachment:2")
+	k.killAt("submit") // the service has the submit, the database does not know
 	out, errOut, code := k.handoff("--once")
 	if code != 0 {
 		t.Fatalf("syncd handoff --once: exit %d\n%s\n%s", code, out, errOut)
