@@ -49,7 +49,7 @@ type setVerifier struct {
 	c                                   *Client
 	caseID, destinationID, submissionID string
 	destKeys                            map[string]keyResult
-	jwksRefetched                       bool
+	jwksFetched                         bool
 }
 
 // verify checks one token as FITKO's SET validation prescribes: structure and header,
@@ -132,10 +132,7 @@ func (v *setVerifier) destinationKey(ctx context.Context, kid string) (*rsa.Publ
 }
 
 func (v *setVerifier) serviceKey(ctx context.Context, kid string) (*rsa.PublicKey, error) {
-	key, err := v.c.jwks.key(ctx, v.c, kid, !v.jwksRefetched)
-	if errors.Is(err, errUnknownKid) {
-		v.jwksRefetched = true
-	}
+	key, err := v.c.jwks.key(ctx, v.c, kid, &v.jwksFetched)
 	return refuseKeyErr(key, err)
 }
 
