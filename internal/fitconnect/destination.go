@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -56,7 +57,7 @@ func (c *Client) Destination(ctx context.Context, id string) (Destination, error
 	if err != nil {
 		return Destination{}, err
 	}
-	if doc.DestinationID != id {
+	if !strings.EqualFold(doc.DestinationID, id) {
 		return Destination{}, errors.New("fitconnect: get destination: answer is for another destination")
 	}
 	return doc.destination(), nil
