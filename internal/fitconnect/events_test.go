@@ -142,6 +142,8 @@ func TestEvents_RefusesBadTokens(t *testing.T) {
 			l.claims(l.destIss, fitconnect.EventAccept, map[string]any{})), fitconnect.ErrEventSignature},
 		{"accept issued by the service", signSET(t, w.keys.svc, jose.PS512, svcKid, "secevent+jwt",
 			l.claims(l.serviceIss, fitconnect.EventAccept, map[string]any{})), fitconnect.ErrEventIssuer},
+		{"submit issued by the destination", signSET(t, w.keys.sig, jose.PS512, sigKid, "secevent+jwt",
+			l.claims(l.destIss, fitconnect.EventSubmit, map[string]any{})), fitconnect.ErrEventIssuer},
 		{"unknown issuer", signSET(t, w.keys.sig, jose.PS512, sigKid, "secevent+jwt",
 			l.claims("https://evil.example", fitconnect.EventAccept, map[string]any{})), fitconnect.ErrEventIssuer},
 		{"unknown destination kid", signSET(t, w.keys.sig, jose.PS512, "sig-9", "secevent+jwt",

@@ -182,10 +182,14 @@ func (v *setVerifier) event(c setClaims) (Event, error) {
 	return ev, nil
 }
 
-// checkAuthor: only the receiving authority accepts or rejects.
+// checkAuthor: only the receiving authority accepts or rejects, only the service records
+// the submit.
 func (v *setVerifier) checkAuthor(typ, iss string) error {
-	if (typ == EventAccept || typ == EventReject) && iss != v.destinationID {
+	switch {
+	case (typ == EventAccept || typ == EventReject) && iss != v.destinationID:
 		return fmt.Errorf("%w (accept/reject not issued by the destination)", ErrEventIssuer)
+	case typ == EventSubmit && iss == v.destinationID:
+		return fmt.Errorf("%w (submit not issued by the submission service)", ErrEventIssuer)
 	}
 	return nil
 }
