@@ -75,7 +75,6 @@ func TestMetadata_RefusesBadContent(t *testing.T) {
 		"purpose not in the schema": func(c *fitconnect.Content) { c.Attachments[0].Purpose = "photo" },
 		"attachment id not a UUID":  func(c *fitconnect.Content) { c.Attachments[0].ID = "signature" },
 		"duplicate attachment id":   func(c *fitconnect.Content) { c.Attachments[1].ID = c.Attachments[0].ID },
-		"empty attachment":          func(c *fitconnect.Content) { c.Attachments[1].Data = nil },
 		"no MIME type":              func(c *fitconnect.Content) { c.Attachments[0].MimeType = "" },
 		"data MIME type":            func(c *fitconnect.Content) { c.MimeType = "text/plain" },
 		"service not a URN":         func(c *fitconnect.Content) { c.Service.Identifier = "99108008001000" },
