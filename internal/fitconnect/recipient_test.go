@@ -23,6 +23,11 @@ func TestRecipient_AcceptsAGoodKey(t *testing.T) {
 	if r.DestinationID != w.f.destID() || r.Kid != encKid || r.Service != testService {
 		t.Fatalf("recipient = %+v", r)
 	}
+	if !r.Accepts("https://example.org/hund.schema.json", "application/json") ||
+		r.Accepts("https://example.org/katze.schema.json", "application/json") ||
+		r.Accepts("https://example.org/hund.schema.json", "application/xml") {
+		t.Fatalf("schemas = %+v", r.Schemas)
+	}
 }
 
 func TestRecipient_RefusesKeys(t *testing.T) {
