@@ -26,12 +26,12 @@ import (
 const testService = fitconnecttest.DefaultService
 
 type sender struct {
-	t     *testing.T
+	t     testing.TB
 	s     *fitconnecttest.Service
 	token string
 }
 
-func newSender(t *testing.T, s *fitconnecttest.Service) *sender {
+func newSender(t testing.TB, s *fitconnecttest.Service) *sender {
 	t.Helper()
 	snd := &sender{t: t, s: s}
 	snd.token = snd.fetchToken()
@@ -126,7 +126,7 @@ func (c *sender) destinationKey(kid string) publishedKey {
 }
 
 // verifyChain checks the key's x5c chain against the service's root, as a careful client does.
-func verifyChain(t *testing.T, s *fitconnecttest.Service, k publishedKey) error {
+func verifyChain(t testing.TB, s *fitconnecttest.Service, k publishedKey) error {
 	t.Helper()
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(s.RootPEM()) {
@@ -143,7 +143,7 @@ func verifyChain(t *testing.T, s *fitconnecttest.Service, k publishedKey) error 
 	return err
 }
 
-func encrypt(t *testing.T, k publishedKey, plain []byte) string {
+func encrypt(t testing.TB, k publishedKey, plain []byte) string {
 	t.Helper()
 	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: k.jwk.Key, KeyID: k.jwk.KeyID}, nil)
 	if err != nil {
@@ -346,7 +346,7 @@ func (c *sender) eventKey(kid string) (*rsa.PublicKey, error) {
 	return k.jwk.Key.(*rsa.PublicKey), nil
 }
 
-func eventType(t *testing.T, cl setClaims) string {
+func eventType(t testing.TB, cl setClaims) string {
 	t.Helper()
 	if len(cl.Events) != 1 {
 		t.Fatalf("events %v: want exactly one", cl.Events)
@@ -366,7 +366,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func do(t *testing.T, req *http.Request) (int, []byte) {
+func do(t testing.TB, req *http.Request) (int, []byte) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -377,7 +377,7 @@ func do(t *testing.T, req *http.Request) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-func mustJSON(t *testing.T, b []byte, into any) {
+func mustJSON(t testing.TB, b []byte, into any) {
 	t.Helper()
 	if err := json.Unmarshal(b, into); err != nil {
 		t.Fatalf("decode %q: %v", b, err)
@@ -391,7 +391,7 @@ type problemDoc struct {
 }
 
 // wantProblem checks an RFC 7807 answer.
-func wantProblem(t *testing.T, status int, body []byte, header http.Header, wantStatus int, typeSuffix string) {
+func wantProblem(t testing.TB, status int, body []byte, header http.Header, wantStatus int, typeSuffix string) {
 	t.Helper()
 	if status != wantStatus {
 		t.Fatalf("status %d, want %d: %s", status, wantStatus, body)

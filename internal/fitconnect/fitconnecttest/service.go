@@ -11,6 +11,18 @@
 //
 // It owns a throwaway PKI (root CA, intermediate, the destination's encryption and signature certificates);
 // the RSA keys are cached per process because a 4096-bit key takes seconds to generate.
+//
+// Use:
+//
+//	s := fitconnecttest.New(t, fitconnecttest.Options{AutoAccept: true})
+//	// point a sender at s.URL(), s.TokenURL(), s.ClientID(), s.ClientSecret(), trust s.RootPEM(),
+//	// send to s.DestinationID() for one of Options.Services …
+//	got := s.Submissions() // what the authority received, decrypted and checked
+//	refused := s.Refusals() // what it refused, with the reason (errors.Is with ErrHashMismatch, …)
+//
+// Where FITKO's documentation leaves a choice open, the double is strict: JSON members are matched
+// case-sensitively and unknown ones refused, a submission must name its public service in the metadata,
+// every attachment needs a filename, and a submission is submitted once (a second PUT answers 409).
 package fitconnecttest
 
 import (
@@ -44,10 +56,13 @@ type Options struct {
 	// SchemaURIs names, per LeiKa identifier, the submission schemas the destination accepts. A service
 	// without an entry accepts any schema URI (the destination then lists AnySchemaURI).
 	SchemaURIs map[string][]string
-	Inactive   bool             // the destination's status is "inactive" and it takes no submissions
-	AutoAccept bool             // the authority accepts every submission that passes its checks
-	Addr       string           // listen address; default "127.0.0.1:0"
-	Clock      func() time.Time // default time.Now; tests move time to expire tokens
+	Inactive   bool   // the destination's status is "inactive" and it takes no submissions
+	AutoAccept bool   // the authority accepts every submission that passes its checks
+	Addr       string // listen address; default "127.0.0.1:0"
+	// EventKeyBits is the size of the keys that sign events (the service's and the destination's
+	// signature key); default 4096. A long run may pass 2048 to halve the double's signing cost.
+	EventKeyBits int
+	Clock        func() time.Time // default time.Now; tests move time to expire tokens
 }
 
 // AnySchemaURI is the submission schema listed for a service without Options.SchemaURIs.
@@ -119,6 +134,9 @@ func NewServer(opt Options) (*Service, error) {
 func withDefaults(opt Options) Options {
 	if opt.KeyBits == 0 {
 		opt.KeyBits = 4096
+	}
+	if opt.EventKeyBits == 0 {
+		opt.EventKeyBits = 4096
 	}
 	if opt.TokenLifetime == 0 {
 		opt.TokenLifetime = time.Hour

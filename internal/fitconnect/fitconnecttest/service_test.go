@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -428,5 +430,68 @@ func TestCallbackCarriesHMAC(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no callback arrived")
+	}
+}
+
+func TestConcurrentSubmissions(t *testing.T) {
+	s := fitconnecttest.New(t, fitconnecttest.Options{AutoAccept: true})
+	key := newSender(t, s).encryptionKey()
+	t.Run("senders", func(t *testing.T) {
+		for i := range 6 {
+			t.Run(strconv.Itoa(i), func(t *testing.T) {
+				t.Parallel()
+				cont := sampleContent()
+				for j := range cont.attachments {
+					cont.attachments[j].id = fmt.Sprintf("%08d-0000-4000-8000-%012d", i, j)
+				}
+				cont.data = []byte(fmt.Sprintf(`{"n":%d}`, i))
+				newSender(t, s).send(key, cont, metadata(cont))
+			})
+		}
+	})
+	got := s.Submissions()
+	if len(got) != 6 || len(s.Refusals()) != 0 {
+		t.Fatalf("%d received, refusals %v", len(got), s.Refusals())
+	}
+	for _, r := range got {
+		if r.Creates != 1 {
+			t.Errorf("submission %s: Creates %d, want 1", r.SubmissionID, r.Creates)
+		}
+	}
+}
+
+func TestInactiveDestinationTakesNoSubmissions(t *testing.T) {
+	s := fitconnecttest.New(t, fitconnecttest.Options{Inactive: true})
+	c := newSender(t, s)
+	var d destination
+	c.getJSON("/v1/destinations/"+s.DestinationID(), &d)
+	if d.Status != "inactive" {
+		t.Errorf("status %q, want inactive", d.Status)
+	}
+	body, _ := json.Marshal(map[string]any{"destinationId": s.DestinationID(), "serviceType": map[string]string{"name": "x", "identifier": testService}})
+	status, resp, h := c.call(http.MethodPost, "/v1/submissions", "application/json", body)
+	wantProblem(t, status, resp, h, http.StatusUnprocessableEntity, "/destination-inactive")
+}
+
+func TestSchemaURIsRestrictTheData(t *testing.T) {
+	const accepted = "https://schema.example.org/anmeldung/1.0.0.json"
+	s := fitconnecttest.New(t, fitconnecttest.Options{SchemaURIs: map[string][]string{testService: {accepted}}})
+	c := newSender(t, s)
+	var d destination
+	c.getJSON("/v1/destinations/"+s.DestinationID(), &d)
+	if got := d.Services[0].SubmissionSchemas; len(got) != 1 || got[0].SchemaURI != accepted || got[0].MimeType != "application/json" {
+		t.Fatalf("submissionSchemas %+v", got)
+	}
+	key := c.encryptionKey()
+	cont := content{data: []byte(`{}`)}
+	cr := c.send(key, cont, metadata(cont)) // names AnySchemaURI
+	if ref := refusalOf(t, s, cr.SubmissionID); !errors.Is(ref.Err, fitconnecttest.ErrDataMismatch) {
+		t.Errorf("refused with %v, want ErrDataMismatch", ref.Err)
+	}
+	meta := metadata(cont)
+	meta["contentStructure"].(map[string]any)["data"].(map[string]any)["submissionSchema"] = map[string]string{"schemaUri": accepted, "mimeType": "application/json"}
+	c.send(key, cont, meta)
+	if n := len(s.Submissions()); n != 1 {
+		t.Errorf("%d received, want the one with the accepted schema", n)
 	}
 }
