@@ -206,6 +206,7 @@ func sampleContent() content {
 		attachments: []attachment{
 			{id: "6f1c3e0a-4b5d-4c6e-8f70-112233445566", filename: "signature.png", mimeType: "image/png", purpose: "attachment", data: []byte("\x89PNG fake signature")},
 			{id: "0b799252-deb9-42b0-98d3-c50d24bbafe0", filename: "iris.bin", mimeType: "application/octet-stream", purpose: "attachment", data: bytes.Repeat([]byte{7}, 3000)},
+			{id: "25abf553-0e53-43b9-a14a-1581b32a9ee5", filename: "empty.txt", mimeType: "text/plain", purpose: "report", data: []byte{}},
 		},
 	}
 }

@@ -56,7 +56,7 @@ func TestHappyFlow(t *testing.T) {
 		EncryptedMetadata string   `json:"encryptedMetadata"`
 	}
 	c.getJSON("/v1/submissions/"+cr.SubmissionID, &view)
-	if view.CaseID != cr.CaseID || len(view.Attachments) != 2 || view.EncryptedData == "" || view.EncryptedMetadata == "" {
+	if view.CaseID != cr.CaseID || len(view.Attachments) != len(cont.attachments) || view.EncryptedData == "" || view.EncryptedMetadata == "" {
 		t.Errorf("submission view %+v", view)
 	}
 
@@ -117,7 +117,7 @@ func TestSubmitBeforeAllAttachmentsIsRefused(t *testing.T) {
 	c := newSender(t, s)
 	key := c.encryptionKey()
 	cont := sampleContent()
-	cr := c.create([]string{cont.attachments[0].id, cont.attachments[1].id})
+	cr := c.create([]string{cont.attachments[0].id, cont.attachments[1].id, cont.attachments[2].id})
 
 	if st := c.upload(cr.SubmissionID, cont.attachments[0].id, encrypt(t, key, cont.attachments[0].data)); st != http.StatusNoContent {
 		t.Fatalf("upload: %d", st)
@@ -367,7 +367,7 @@ func TestCreatesCountsAbandonedDuplicates(t *testing.T) {
 	c := newSender(t, s)
 	key := c.encryptionKey()
 	cont := sampleContent()
-	c.create([]string{cont.attachments[0].id, cont.attachments[1].id}) // a crashed sender's first try
+	c.create([]string{cont.attachments[0].id}) // a crashed sender's first try
 	cr := c.send(key, cont, metadata(cont))
 	got := s.Submissions()
 	if len(got) != 1 || got[0].Creates != 2 {
@@ -493,5 +493,22 @@ func TestSchemaURIsRestrictTheData(t *testing.T) {
 	c.send(key, cont, meta)
 	if n := len(s.Submissions()); n != 1 {
 		t.Errorf("%d received, want the one with the accepted schema", n)
+	}
+}
+
+func TestNewServerStopsOnClose(t *testing.T) {
+	s, err := fitconnecttest.NewServer(fitconnecttest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.ClientID()}, "client_secret": {s.ClientSecret()}}
+	if status, body := postForm(t, s.TokenURL(), form); status != http.StatusOK {
+		t.Fatalf("token: %d %s", status, body)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(s.URL() + "/.well-known/jwks.json"); err == nil {
+		t.Error("the service still answers after Close")
 	}
 }
