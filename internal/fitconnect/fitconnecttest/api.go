@@ -273,7 +273,28 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusInternalServerError, "internal-error", "Internal Server Error", err.Error())
 		return
 	}
+	if s.takeDroppedAnswer() {
+		writeProblem(w, r, http.StatusBadGateway, "bad-gateway", "Bad Gateway", "the gateway lost the answer")
+		return
+	}
 	writeJSON(w, http.StatusAccepted, s.submissionRef(sub))
+}
+
+// DropNextSubmitAnswer makes the next successful submit answer 502 although the submission went through,
+// as when a gateway loses the answer. A sender that retries then meets 409 and must ask GET
+// /v1/submissions/{id} instead of giving up.
+func (s *Service) DropNextSubmitAnswer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropSubmitAnswer = true
+}
+
+func (s *Service) takeDroppedAnswer() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	drop := s.dropSubmitAnswer
+	s.dropSubmitAnswer = false
+	return drop
 }
 
 func checkSubmitBody(req submitRequest) error {

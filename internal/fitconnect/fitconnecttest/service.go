@@ -84,18 +84,19 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
-	tokens    map[string]time.Time // access token → expiry
-	issued    int
-	failNext  int
-	subs      map[string]*submission
-	order     []string            // submission ids in creation order
-	events    map[string][]string // case id → event log (compact SETs)
-	faults    map[string]eventFault
-	refusals  []Refusal
-	callback  *callbackTarget
-	callbacks []CallbackResult
-	closed    bool
+	mu               sync.Mutex
+	tokens           map[string]time.Time // access token → expiry
+	issued           int
+	failNext         int // requests still to answer 503, before doing anything
+	dropSubmitAnswer bool
+	subs             map[string]*submission
+	order            []string            // submission ids in creation order
+	events           map[string][]string // case id → event log (compact SETs)
+	faults           map[string]eventFault
+	refusals         []Refusal
+	callback         *callbackTarget
+	callbacks        []CallbackResult
+	closed           bool
 }
 
 // New starts a Service on loopback and stops it when the test ends.
@@ -221,7 +222,7 @@ func (s *Service) TokensIssued() int {
 	return s.issued
 }
 
-// FailNext makes the next n submission-API requests answer 503.
+// FailNext makes the next n submission-API requests answer 503 before they do anything.
 func (s *Service) FailNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

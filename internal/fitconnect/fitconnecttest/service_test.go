@@ -512,3 +512,26 @@ func TestNewServerStopsOnClose(t *testing.T) {
 		t.Error("the service still answers after Close")
 	}
 }
+
+func TestDroppedSubmitAnswer(t *testing.T) {
+	s := fitconnecttest.New(t, fitconnecttest.Options{})
+	c := newSender(t, s)
+	key := c.encryptionKey()
+	cont := content{data: []byte(`{}`)}
+	cr := c.create(nil)
+	metaJSON, _ := json.Marshal(metadata(cont))
+	metaJWE, dataJWE := encrypt(t, key, metaJSON), encrypt(t, key, cont.data)
+
+	s.DropNextSubmitAnswer()
+	status, body, h := c.submit(cr.SubmissionID, metaJWE, dataJWE)
+	wantProblem(t, status, body, h, http.StatusBadGateway, "/bad-gateway")
+	status, body, h = c.submit(cr.SubmissionID, metaJWE, dataJWE)
+	wantProblem(t, status, body, h, http.StatusConflict, "/submission-already-submitted")
+	var view struct {
+		EncryptedData string `json:"encryptedData"`
+	}
+	c.getJSON("/v1/submissions/"+cr.SubmissionID, &view)
+	if view.EncryptedData == "" || len(s.Submissions()) != 1 {
+		t.Errorf("the submission did not go through behind the lost answer")
+	}
+}
