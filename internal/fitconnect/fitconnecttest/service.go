@@ -56,9 +56,12 @@ type Options struct {
 	// SchemaURIs names, per LeiKa identifier, the submission schemas the destination accepts. A service
 	// without an entry accepts any schema URI (the destination then lists AnySchemaURI).
 	SchemaURIs map[string][]string
-	Inactive   bool   // the destination's status is "inactive" and it takes no submissions
-	AutoAccept bool   // the authority accepts every submission that passes its checks
-	Addr       string // listen address; default "127.0.0.1:0"
+	// DataSchemas holds JSON Schemas by URI; data whose metadata names such a schema URI is validated
+	// against it, as the specialist procedure would.
+	DataSchemas map[string][]byte
+	Inactive    bool   // the destination's status is "inactive" and it takes no submissions
+	AutoAccept  bool   // the authority accepts every submission that passes its checks
+	Addr        string // listen address; default "127.0.0.1:0"
 	// EventKeyBits is the size of the keys that sign events (the service's and the destination's
 	// signature key); default 4096. A long run may pass 2048 to halve the double's signing cost.
 	EventKeyBits int
@@ -76,6 +79,7 @@ type Service struct {
 	srv           *http.Server
 	keys          *pki
 	metaSchema    *jsonschema.Schema
+	dataSchemas   map[string]*jsonschema.Schema
 	destinationID string
 	clientID      string
 	clientSecret  string
@@ -122,11 +126,16 @@ func NewServer(opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile metadata schema: %w", err)
 	}
+	dataSchemas, err := compileDataSchemas(opt.DataSchemas)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", opt.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", opt.Addr, err)
 	}
 	s := newService(opt, keys, schema, ln)
+	s.dataSchemas = dataSchemas
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil

@@ -535,3 +535,32 @@ func TestDroppedSubmitAnswer(t *testing.T) {
 		t.Errorf("the submission did not go through behind the lost answer")
 	}
 }
+
+func TestDataSchemasValidateTheData(t *testing.T) {
+	const uri = "https://schema.example.org/hundesteuer/1.0.0.json"
+	schema := []byte(`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["dog"],"properties":{"dog":{"type":"string"}}}`)
+	s := fitconnecttest.New(t, fitconnecttest.Options{DataSchemas: map[string][]byte{uri: schema}})
+	c := newSender(t, s)
+	key := c.encryptionKey()
+	for _, tt := range []struct {
+		data string
+		ok   bool
+	}{{`{"dog":"Bello"}`, true}, {`{"cat":"Minka"}`, false}} {
+		cont := content{data: []byte(tt.data)}
+		meta := metadata(cont)
+		meta["contentStructure"].(map[string]any)["data"].(map[string]any)["submissionSchema"] = map[string]string{"schemaUri": uri, "mimeType": "application/json"}
+		cr := c.send(key, cont, meta)
+		refused := false
+		for _, r := range s.Refusals() {
+			if r.SubmissionID == cr.SubmissionID {
+				refused = true
+				if !errors.Is(r.Err, fitconnecttest.ErrDataMismatch) || strings.Contains(r.Err.Error(), "Minka") {
+					t.Errorf("refusal %v: want ErrDataMismatch without the data's values", r.Err)
+				}
+			}
+		}
+		if refused == tt.ok {
+			t.Errorf("data %s: refused %v, want %v", tt.data, refused, !tt.ok)
+		}
+	}
+}
