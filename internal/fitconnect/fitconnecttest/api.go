@@ -55,6 +55,9 @@ func (s *Service) routes() http.Handler {
 	mux.Handle("PUT /v1/submissions/{id}", s.api(s.handleSubmit, true))
 	mux.Handle("GET /v1/submissions/{id}", s.api(s.handleGetSubmission, true))
 	mux.Handle("GET /v1/cases/{caseId}/events", s.api(s.handleEvents, true))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { // also a known path with another method
+		writeProblem(w, r, http.StatusNotFound, "not-found", "Not Found", "no such resource or method")
+	})
 	return mux
 }
 

@@ -393,6 +393,8 @@ func TestCreateValidation(t *testing.T) {
 	wantProblem(t, status, body, h, http.StatusBadRequest, "/invalid-request")
 	status, body, h = post(map[string]any{"destinationId": "0c438057-ec3e-4ce0-b154-1683b5d3c2e8", "serviceType": svc})
 	wantProblem(t, status, body, h, http.StatusNotFound, "/destination-not-found")
+	status, body, h = c.call(http.MethodPost, "/v1/submission", "application/json", []byte(`{}`))
+	wantProblem(t, status, body, h, http.StatusNotFound, "/not-found")
 	status, body, h = post(map[string]any{"destinationID": s.DestinationID(), "serviceType": svc})
 	wantProblem(t, status, body, h, http.StatusBadRequest, "/invalid-request")
 	status, body, h = post(map[string]any{"destinationId": s.DestinationID(), "serviceType": map[string]string{"Name": "x", "Identifier": testService}})
