@@ -1,6 +1,7 @@
 package casedoc_test
 
-// End-to-end: a real central server (SQLite file, HTTP on loopback), a
+// End-to-end: a real central server (SQLite file, or with
+// BK_TEST_SERVER_DB=postgres a throwaway PostgreSQL 15; HTTP on loopback), a
 // real field store whose clerk captures, signs, confirms and seals a case
 // of every service as the app does, the real agent syncs them, and Build
 // reads them on the server.
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,7 +53,11 @@ func newField(t *testing.T) *field {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
-	srv, err := server.Open(ctx, server.Config{DBPath: filepath.Join(dir, "central.db"),
+	db, key := filepath.Join(dir, "central.db"), filepath.Join(dir, "master.key")
+	if os.Getenv("BK_TEST_SERVER_DB") == "postgres" {
+		db = newPGDB(t)
+	}
+	srv, err := server.Open(ctx, server.Config{DBPath: db, MasterKeyFile: key,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
