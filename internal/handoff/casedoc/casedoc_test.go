@@ -347,8 +347,10 @@ func TestBuild_RefusesUnsealedAndUnknown(t *testing.T) {
 }
 
 // A sealed case that lacks a field its schema requires is refused with
-// ErrIncomplete naming the field, and without any value of the case in the
-// message; so is a case of a service the catalog does not know.
+// ErrIncomplete naming the field, one with values that break the schema
+// with ErrInvalid naming where and which rule, neither with a value of the
+// case in the message; a case of a service the catalog does not know with
+// ErrNoSchema.
 func TestBuild_RefusesIncompleteAndUnknownService(t *testing.T) {
 	f := newField(t)
 	svc, _ := f.cat.Service("meldebescheinigung")
@@ -360,6 +362,9 @@ func TestBuild_RefusesIncompleteAndUnknownService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wrong := domain.Fields(form).Clone()
+	wrong["postal_code"], wrong["birth_date"] = "XQZ17", "12.03.1985"
+	invalid := sealCase(f, domain.Case{ServiceID: svc.ID, ServiceVersion: "2", VisitID: f.vis, PersonID: p.ID, Form: wrong})
 	delete(form, "city")
 	incomplete := sealCase(f, domain.Case{ServiceID: svc.ID, ServiceVersion: "2", VisitID: f.vis, PersonID: p.ID, Form: domain.Fields(form)})
 	unknown := sealCase(f, domain.Case{ServiceID: "reisepass", ServiceVersion: "1", VisitID: f.vis, PersonID: p.ID,
@@ -367,13 +372,23 @@ func TestBuild_RefusesIncompleteAndUnknownService(t *testing.T) {
 	f.sync()
 
 	_, err = casedoc.Build(f.ctx, f.srv, tenant, incomplete)
-	if !errors.Is(err, casedoc.ErrIncomplete) || !strings.Contains(err.Error(), "/form/city") {
+	var fe *casedoc.FieldsError
+	if !errors.Is(err, casedoc.ErrIncomplete) || !errors.As(err, &fe) || len(fe.Missing) != 1 || fe.Missing[0] != "/form/city" ||
+		!strings.Contains(err.Error(), "/form/city") {
 		t.Fatalf("case without city: %v, want ErrIncomplete naming /form/city", err)
 	}
 	for _, v := range form {
 		if len(v) > 3 && strings.Contains(err.Error(), v) {
 			t.Errorf("the error shows a value of the case: %v", err)
 		}
+	}
+	_, err = casedoc.Build(f.ctx, f.srv, tenant, invalid)
+	if !errors.As(err, &fe) || !errors.Is(err, casedoc.ErrInvalid) || len(fe.Invalid) != 2 ||
+		!strings.HasPrefix(fe.Invalid[0], "/form/birth_date: ") || fe.Invalid[1] != "/form/postal_code: pattern" {
+		t.Fatalf("case with a bad postal code and date: %v, want ErrInvalid naming both", err)
+	}
+	if strings.Contains(err.Error(), "XQZ17") || strings.Contains(err.Error(), "12.03.1985") {
+		t.Errorf("the error shows a value of the case: %v", err)
 	}
 	if _, err := casedoc.Build(f.ctx, f.srv, tenant, unknown); !errors.Is(err, casedoc.ErrNoSchema) {
 		t.Fatalf("case of an unknown service: %v, want ErrNoSchema", err)
