@@ -37,7 +37,7 @@ import (
 const tenant = "musterstadt"
 
 type field struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 	srv *server.Server
 	st  *store.Store
@@ -49,7 +49,7 @@ type field struct {
 
 // newField starts a server on a SQLite file and loopback, and enrols a
 // laptop with two clerks and today's visit.
-func newField(t *testing.T) *field {
+func newField(t testing.TB) *field {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
@@ -414,4 +414,19 @@ func sealCase(f *field, c domain.Case) string {
 		f.t.Fatal(err)
 	}
 	return c.ID
+}
+
+// BenchmarkBuild builds one sealed Anmeldung with its three signature
+// files: reading and decrypting it on the server, the audit entry, the
+// schema check.
+func BenchmarkBuild(b *testing.B) {
+	f := newField(b)
+	id := f.sealed("anmeldung", 1)
+	f.sync()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := casedoc.Build(f.ctx, f.srv, tenant, id); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
