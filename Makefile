@@ -34,7 +34,8 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./hardware/idreader:FuzzDecoderRTE ./hardware/idreader:FuzzDecoderAuto \
 	./hardware/sigpad:FuzzDecode ./hardware/sigpad/iso19794:FuzzUnmarshal \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
-	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/validate:FuzzPartialDate ./internal/merge:FuzzApply
+	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/validate:FuzzPartialDate ./internal/merge:FuzzApply \
+	./internal/fitconnect:FuzzPeek ./internal/fitconnect:FuzzProblems
 
 .PHONY: deps dist-deps dist build test test-linux test-short fuzz fuzz-short bench bench-sync soak reliability run screenshots clean
 

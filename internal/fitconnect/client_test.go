@@ -2,8 +2,12 @@ package fitconnect_test
 
 import (
 	"context"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -200,6 +204,29 @@ func TestSubmissionFlow(t *testing.T) {
 	for id, ct := range sub.contentTypes {
 		if ct != "application/jose" {
 			t.Errorf("attachment %s uploaded as %q, want application/jose", id, ct)
+		}
+	}
+}
+
+func TestLoadTrustAnchors(t *testing.T) {
+	dir := t.TempDir()
+	ca := newCA(t, "Verwaltungs-PKI")
+	good := filepath.Join(dir, "root.pem")
+	if err := os.WriteFile(good, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.root.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := fitconnect.LoadTrustAnchors(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ca.inter.Verify(x509.VerifyOptions{Roots: pool}); err != nil {
+		t.Fatalf("loaded pool does not anchor the PKI: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.pem")
+	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	for _, f := range []string{bad, filepath.Join(dir, "missing.pem")} {
+		if _, err := fitconnect.LoadTrustAnchors(f); err == nil {
+			t.Errorf("%s: accepted", filepath.Base(f))
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -56,7 +57,7 @@ func (c *Client) Destination(ctx context.Context, id string) (Destination, error
 	if err != nil {
 		return Destination{}, err
 	}
-	if doc.DestinationID != id {
+	if !strings.EqualFold(doc.DestinationID, id) {
 		return Destination{}, errors.New("fitconnect: get destination: answer is for another destination")
 	}
 	return doc.destination(), nil
@@ -77,12 +78,17 @@ func (doc destinationJSON) destination() Destination {
 
 // Offers reports whether the destination accepts the service with the given identifier.
 func (d Destination) Offers(identifier string) bool {
+	_, ok := d.service(identifier)
+	return ok
+}
+
+func (d Destination) service(identifier string) (DestinationService, bool) {
 	for _, s := range d.Services {
 		if s.Identifier == identifier {
-			return true
+			return s, true
 		}
 	}
-	return false
+	return DestinationService{}, false
 }
 
 // Recipient is a destination checked for one service: active, offers the service, and its
@@ -92,7 +98,20 @@ type Recipient struct {
 	DestinationID string
 	Service       ServiceType
 	Kid           string
-	key           *rsa.PublicKey
+	// Schemas are the submission schemas the destination lists for the service. FITKO has
+	// the sender pick one of them; Accepts tells the caller whether its data schema is listed.
+	Schemas []SubmissionSchema
+	key     *rsa.PublicKey
+}
+
+// Accepts reports whether the destination lists the data schema for the service.
+func (r Recipient) Accepts(schemaURI, mimeType string) bool {
+	for _, s := range r.Schemas {
+		if s.SchemaURI == schemaURI && s.MimeType == mimeType {
+			return true
+		}
+	}
+	return false
 }
 
 // Recipient fetches and checks the destination and its encryption key for service.
@@ -104,14 +123,16 @@ func (c *Client) Recipient(ctx context.Context, destinationID string, service Se
 	if d.Status != destinationStatusActive {
 		return Recipient{}, fmt.Errorf("%w (status %q)", ErrDestinationInactive, d.Status)
 	}
-	if !d.Offers(service.Identifier) {
+	offered, ok := d.service(service.Identifier)
+	if !ok {
 		return Recipient{}, fmt.Errorf("%w (%s)", ErrServiceNotOffered, service.Identifier)
 	}
 	key, err := c.destinationKey(ctx, destinationID, d.EncryptionKid, encryptionPolicy)
 	if err != nil {
 		return Recipient{}, err
 	}
-	return Recipient{DestinationID: destinationID, Service: service, Kid: d.EncryptionKid, key: key}, nil
+	return Recipient{DestinationID: destinationID, Service: service, Kid: d.EncryptionKid,
+		Schemas: offered.SubmissionSchemas, key: key}, nil
 }
 
 // destinationKey is GET /v1/destinations/{id}/keys/{kid}, checked against policy p.

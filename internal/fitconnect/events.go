@@ -44,8 +44,9 @@ type RefusedEvent struct {
 	Err   error
 }
 
-// eventPageSize is the Submission API's largest page of the event log.
-const eventPageSize = 500
+// eventPageSize asks for the Submission API's default page of the event log (its maximum is
+// larger); shorter pages from the server are followed all the same.
+const eventPageSize = 100
 
 type eventPage struct {
 	Offset     int      `json:"offset"`

@@ -19,21 +19,22 @@ type jwksCache struct {
 	keys map[string]*rsa.PublicKey
 }
 
-// key returns the key of kid; an unknown kid refetches the JWKS once when mayRefetch.
-func (j *jwksCache) key(ctx context.Context, c *Client, kid string, mayRefetch bool) (*rsa.PublicKey, error) {
+// key returns the key of kid. An unknown kid fetches the JWKS unless *fetched says this
+// poll already did: a poll fetches it at most once.
+func (j *jwksCache) key(ctx context.Context, c *Client, kid string, fetched *bool) (*rsa.PublicKey, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if k, ok := j.keys[kid]; ok {
 		return k, nil
 	}
-	if j.keys != nil && !mayRefetch {
+	if *fetched {
 		return nil, errUnknownKid
 	}
 	keys, err := fetchJWKS(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	j.keys = keys
+	j.keys, *fetched = keys, true
 	if k, ok := keys[kid]; ok {
 		return k, nil
 	}

@@ -106,13 +106,10 @@ func Metadata(c Content) ([]byte, error) {
 	return raw, nil
 }
 
-// checkContent refuses what the schema cannot see: an empty attachment and a duplicate id.
+// checkContent refuses what the schema cannot see: a duplicate attachment id.
 func checkContent(c Content) error {
 	seen := make(map[string]bool, len(c.Attachments))
-	for i, a := range c.Attachments {
-		if len(a.Data) == 0 {
-			return fmt.Errorf("%w: attachment %d is empty", ErrMetadataInvalid, i)
-		}
+	for _, a := range c.Attachments {
 		if seen[strings.ToLower(a.ID)] {
 			return fmt.Errorf("%w: attachment id %s appears twice", ErrMetadataInvalid, a.ID)
 		}

@@ -23,6 +23,11 @@ func TestRecipient_AcceptsAGoodKey(t *testing.T) {
 	if r.DestinationID != w.f.destID() || r.Kid != encKid || r.Service != testService {
 		t.Fatalf("recipient = %+v", r)
 	}
+	if !r.Accepts("https://example.org/hund.schema.json", "application/json") ||
+		r.Accepts("https://example.org/katze.schema.json", "application/json") ||
+		r.Accepts("https://example.org/hund.schema.json", "application/xml") {
+		t.Fatalf("schemas = %+v", r.Schemas)
+	}
 }
 
 func TestRecipient_RefusesKeys(t *testing.T) {
@@ -118,6 +123,17 @@ func TestEncrypt_DecryptsWithThePrivateKey(t *testing.T) {
 	}
 	if _, err := obj.Decrypt(w.keys.sig); err == nil {
 		t.Fatal("another private key decrypts the JWE")
+	}
+	empty, err := r.Encrypt(nil)
+	if err != nil {
+		t.Fatalf("empty attachment: %v", err)
+	}
+	obj, err = jose.ParseEncrypted(empty, []jose.KeyAlgorithm{jose.RSA_OAEP_256}, []jose.ContentEncryption{jose.A256GCM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := obj.Decrypt(w.keys.enc); err != nil || len(got) != 0 {
+		t.Fatalf("empty attachment decrypts to %q, %v", got, err)
 	}
 }
 

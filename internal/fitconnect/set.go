@@ -49,7 +49,7 @@ type setVerifier struct {
 	c                                   *Client
 	caseID, destinationID, submissionID string
 	destKeys                            map[string]keyResult
-	jwksRefetched                       bool
+	jwksFetched                         bool
 }
 
 // verify checks one token as FITKO's SET validation prescribes: structure and header,
@@ -132,10 +132,7 @@ func (v *setVerifier) destinationKey(ctx context.Context, kid string) (*rsa.Publ
 }
 
 func (v *setVerifier) serviceKey(ctx context.Context, kid string) (*rsa.PublicKey, error) {
-	key, err := v.c.jwks.key(ctx, v.c, kid, !v.jwksRefetched)
-	if errors.Is(err, errUnknownKid) {
-		v.jwksRefetched = true
-	}
+	key, err := v.c.jwks.key(ctx, v.c, kid, &v.jwksFetched)
 	return refuseKeyErr(key, err)
 }
 
@@ -185,10 +182,14 @@ func (v *setVerifier) event(c setClaims) (Event, error) {
 	return ev, nil
 }
 
-// checkAuthor: only the receiving authority accepts or rejects.
+// checkAuthor: only the receiving authority accepts or rejects, only the service records
+// the submit.
 func (v *setVerifier) checkAuthor(typ, iss string) error {
-	if (typ == EventAccept || typ == EventReject) && iss != v.destinationID {
+	switch {
+	case (typ == EventAccept || typ == EventReject) && iss != v.destinationID:
 		return fmt.Errorf("%w (accept/reject not issued by the destination)", ErrEventIssuer)
+	case typ == EventSubmit && iss == v.destinationID:
+		return fmt.Errorf("%w (submit not issued by the submission service)", ErrEventIssuer)
 	}
 	return nil
 }

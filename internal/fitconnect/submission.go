@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Created is the answer to a created submission.
@@ -91,7 +92,7 @@ func (c *Client) Submission(ctx context.Context, submissionID string) (Submissio
 	if err != nil {
 		return Submission{}, err
 	}
-	if ans.SubmissionID != submissionID {
+	if !strings.EqualFold(ans.SubmissionID, submissionID) {
 		return Submission{}, errors.New("fitconnect: get submission: answer is for another submission")
 	}
 	return Submission{

@@ -55,6 +55,9 @@ func (s *Service) routes() http.Handler {
 	mux.Handle("PUT /v1/submissions/{id}", s.api(s.handleSubmit, true))
 	mux.Handle("GET /v1/submissions/{id}", s.api(s.handleGetSubmission, true))
 	mux.Handle("GET /v1/cases/{caseId}/events", s.api(s.handleEvents, true))
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { // also a known path with another method
+		writeProblem(w, r, http.StatusNotFound, "not-found", "Not Found", "no such resource or method")
+	})
 	return mux
 }
 
@@ -273,7 +276,28 @@ func (s *Service) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, r, http.StatusInternalServerError, "internal-error", "Internal Server Error", err.Error())
 		return
 	}
+	if s.takeDroppedAnswer() {
+		writeProblem(w, r, http.StatusBadGateway, "bad-gateway", "Bad Gateway", "the gateway lost the answer")
+		return
+	}
 	writeJSON(w, http.StatusAccepted, s.submissionRef(sub))
+}
+
+// DropNextSubmitAnswer makes the next successful submit answer 502 although the submission went through,
+// as when a gateway loses the answer. A sender that retries then meets 409 and must ask GET
+// /v1/submissions/{id} instead of giving up.
+func (s *Service) DropNextSubmitAnswer() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dropSubmitAnswer = true
+}
+
+func (s *Service) takeDroppedAnswer() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	drop := s.dropSubmitAnswer
+	s.dropSubmitAnswer = false
+	return drop
 }
 
 func checkSubmitBody(req submitRequest) error {
@@ -395,16 +419,19 @@ func pageParams(r *http.Request) (offset, limit int, err error) {
 	return offset, limit, nil
 }
 
-// checkCompactJWE checks the shape of a JWE in compact serialization: five base64url parts, a JSON header,
-// an encrypted key, an IV, a ciphertext and a tag.
+// checkCompactJWE checks the shape of a JWE in compact serialization: five base64url parts (header,
+// encrypted key, IV, ciphertext, tag). The service cannot decrypt, so that is all it checks.
 func checkCompactJWE(s string) error {
 	parts := strings.Split(s, ".")
 	if len(parts) != 5 {
 		return fmt.Errorf("%d parts instead of 5", len(parts))
 	}
 	for i, p := range parts {
-		if _, err := base64.RawURLEncoding.DecodeString(p); err != nil || (p == "" && i != 1) {
+		if _, err := base64.RawURLEncoding.DecodeString(p); err != nil {
 			return fmt.Errorf("part %d is not base64url", i+1)
+		}
+		if p == "" && (i == 0 || i == 2 || i == 4) { // key and ciphertext may be empty, header, IV and tag not
+			return fmt.Errorf("part %d is empty", i+1)
 		}
 	}
 	return nil

@@ -219,6 +219,9 @@ func (s *Service) checkData(doc metadataDoc, in inbound) ([]byte, *refusal) {
 		return nil, refuse(ErrDataMismatch, "unsupported-schema", "Fachdatenschema nicht unterstützt", "data",
 			"the destination does not accept this submission schema")
 	}
+	if err := s.validateData(desc.SubmissionSchema.SchemaURI, data); err != nil {
+		return nil, refuse(ErrDataMismatch, "schema-violation", "Schemafehler", "data", err.Error())
+	}
 	return data, nil
 }
 

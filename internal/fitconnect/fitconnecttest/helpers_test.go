@@ -26,12 +26,12 @@ import (
 const testService = fitconnecttest.DefaultService
 
 type sender struct {
-	t     *testing.T
+	t     testing.TB
 	s     *fitconnecttest.Service
 	token string
 }
 
-func newSender(t *testing.T, s *fitconnecttest.Service) *sender {
+func newSender(t testing.TB, s *fitconnecttest.Service) *sender {
 	t.Helper()
 	snd := &sender{t: t, s: s}
 	snd.token = snd.fetchToken()
@@ -126,7 +126,7 @@ func (c *sender) destinationKey(kid string) publishedKey {
 }
 
 // verifyChain checks the key's x5c chain against the service's root, as a careful client does.
-func verifyChain(t *testing.T, s *fitconnecttest.Service, k publishedKey) error {
+func verifyChain(t testing.TB, s *fitconnecttest.Service, k publishedKey) error {
 	t.Helper()
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(s.RootPEM()) {
@@ -143,7 +143,7 @@ func verifyChain(t *testing.T, s *fitconnecttest.Service, k publishedKey) error 
 	return err
 }
 
-func encrypt(t *testing.T, k publishedKey, plain []byte) string {
+func encrypt(t testing.TB, k publishedKey, plain []byte) string {
 	t.Helper()
 	enc, err := jose.NewEncrypter(jose.A256GCM, jose.Recipient{Algorithm: jose.RSA_OAEP_256, Key: k.jwk.Key, KeyID: k.jwk.KeyID}, nil)
 	if err != nil {
@@ -206,6 +206,7 @@ func sampleContent() content {
 		attachments: []attachment{
 			{id: "6f1c3e0a-4b5d-4c6e-8f70-112233445566", filename: "signature.png", mimeType: "image/png", purpose: "attachment", data: []byte("\x89PNG fake signature")},
 			{id: "0b799252-deb9-42b0-98d3-c50d24bbafe0", filename: "iris.bin", mimeType: "application/octet-stream", purpose: "attachment", data: bytes.Repeat([]byte{7}, 3000)},
+			{id: "25abf553-0e53-43b9-a14a-1581b32a9ee5", filename: "empty.txt", mimeType: "text/plain", purpose: "report", data: []byte{}},
 		},
 	}
 }
@@ -346,7 +347,7 @@ func (c *sender) eventKey(kid string) (*rsa.PublicKey, error) {
 	return k.jwk.Key.(*rsa.PublicKey), nil
 }
 
-func eventType(t *testing.T, cl setClaims) string {
+func eventType(t testing.TB, cl setClaims) string {
 	t.Helper()
 	if len(cl.Events) != 1 {
 		t.Fatalf("events %v: want exactly one", cl.Events)
@@ -366,7 +367,7 @@ func contains(list []string, v string) bool {
 	return false
 }
 
-func do(t *testing.T, req *http.Request) (int, []byte) {
+func do(t testing.TB, req *http.Request) (int, []byte) {
 	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -377,7 +378,7 @@ func do(t *testing.T, req *http.Request) (int, []byte) {
 	return resp.StatusCode, b
 }
 
-func mustJSON(t *testing.T, b []byte, into any) {
+func mustJSON(t testing.TB, b []byte, into any) {
 	t.Helper()
 	if err := json.Unmarshal(b, into); err != nil {
 		t.Fatalf("decode %q: %v", b, err)
@@ -391,7 +392,7 @@ type problemDoc struct {
 }
 
 // wantProblem checks an RFC 7807 answer.
-func wantProblem(t *testing.T, status int, body []byte, header http.Header, wantStatus int, typeSuffix string) {
+func wantProblem(t testing.TB, status int, body []byte, header http.Header, wantStatus int, typeSuffix string) {
 	t.Helper()
 	if status != wantStatus {
 		t.Fatalf("status %d, want %d: %s", status, wantStatus, body)

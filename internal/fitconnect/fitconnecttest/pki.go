@@ -71,7 +71,7 @@ type authority struct {
 }
 
 func newPKI(opt Options) (*pki, error) {
-	enc, sig, svc, err := pkiKeys(opt.KeyBits)
+	enc, sig, svc, err := pkiKeys(opt.KeyBits, opt.EventKeyBits)
 	if err != nil {
 		return nil, err
 	}
@@ -96,13 +96,13 @@ func newPKI(opt Options) (*pki, error) {
 }
 
 // pkiKeys fetches the three keys in parallel; on a cold cache that is the expensive part.
-func pkiKeys(encBits int) (enc, sig, svc *rsa.PrivateKey, err error) {
+func pkiKeys(encBits, sigBits int) (enc, sig, svc *rsa.PrivateKey, err error) {
 	var wg sync.WaitGroup
 	var errs [3]error
 	wg.Add(3)
 	go func() { defer wg.Done(); enc, errs[0] = rsaKey(roleEncryption, encBits) }()
-	go func() { defer wg.Done(); sig, errs[1] = rsaKey(roleSignature, 4096) }()
-	go func() { defer wg.Done(); svc, errs[2] = rsaKey(roleService, 4096) }()
+	go func() { defer wg.Done(); sig, errs[1] = rsaKey(roleSignature, sigBits) }()
+	go func() { defer wg.Done(); svc, errs[2] = rsaKey(roleService, sigBits) }()
 	wg.Wait()
 	for _, e := range errs {
 		if e != nil {

@@ -68,3 +68,39 @@ func schemaViolations(err error) string {
 	slices.Sort(found)
 	return "metadata violates the schema at " + strings.Join(slices.Compact(found), ", ")
 }
+
+// compileDataSchemas compiles Options.DataSchemas, each under its URI.
+func compileDataSchemas(docs map[string][]byte) (map[string]*jsonschema.Schema, error) {
+	out := map[string]*jsonschema.Schema{}
+	for uri, raw := range docs {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+		if err != nil {
+			return nil, fmt.Errorf("read data schema %s: %w", uri, err)
+		}
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		if err := c.AddResource(uri, doc); err != nil {
+			return nil, fmt.Errorf("add data schema %s: %w", uri, err)
+		}
+		if out[uri], err = c.Compile(uri); err != nil {
+			return nil, fmt.Errorf("compile data schema %s: %w", uri, err)
+		}
+	}
+	return out, nil
+}
+
+// validateData checks data against the registered schema of its URI; a URI without one passes.
+func (s *Service) validateData(schemaURI string, data []byte) error {
+	sch, ok := s.dataSchemas[schemaURI]
+	if !ok {
+		return nil
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		return errors.New("data is not JSON")
+	}
+	if err := sch.Validate(inst); err != nil {
+		return errors.New(strings.Replace(schemaViolations(err), "metadata", "data", 1))
+	}
+	return nil
+}

@@ -11,6 +11,18 @@
 //
 // It owns a throwaway PKI (root CA, intermediate, the destination's encryption and signature certificates);
 // the RSA keys are cached per process because a 4096-bit key takes seconds to generate.
+//
+// Use:
+//
+//	s := fitconnecttest.New(t, fitconnecttest.Options{AutoAccept: true})
+//	// point a sender at s.URL(), s.TokenURL(), s.ClientID(), s.ClientSecret(), trust s.RootPEM(),
+//	// send to s.DestinationID() for one of Options.Services …
+//	got := s.Submissions() // what the authority received, decrypted and checked
+//	refused := s.Refusals() // what it refused, with the reason (errors.Is with ErrHashMismatch, …)
+//
+// Where FITKO's documentation leaves a choice open, the double is strict: JSON members are matched
+// case-sensitively and unknown ones refused, a submission must name its public service in the metadata,
+// every attachment needs a filename, and a submission is submitted once (a second PUT answers 409).
 package fitconnecttest
 
 import (
@@ -44,10 +56,16 @@ type Options struct {
 	// SchemaURIs names, per LeiKa identifier, the submission schemas the destination accepts. A service
 	// without an entry accepts any schema URI (the destination then lists AnySchemaURI).
 	SchemaURIs map[string][]string
-	Inactive   bool             // the destination's status is "inactive" and it takes no submissions
-	AutoAccept bool             // the authority accepts every submission that passes its checks
-	Addr       string           // listen address; default "127.0.0.1:0"
-	Clock      func() time.Time // default time.Now; tests move time to expire tokens
+	// DataSchemas holds JSON Schemas by URI; data whose metadata names such a schema URI is validated
+	// against it, as the specialist procedure would.
+	DataSchemas map[string][]byte
+	Inactive    bool   // the destination's status is "inactive" and it takes no submissions
+	AutoAccept  bool   // the authority accepts every submission that passes its checks
+	Addr        string // listen address; default "127.0.0.1:0"
+	// EventKeyBits is the size of the keys that sign events (the service's and the destination's
+	// signature key); default 4096. A long run may pass 2048 to halve the double's signing cost.
+	EventKeyBits int
+	Clock        func() time.Time // default time.Now; tests move time to expire tokens
 }
 
 // AnySchemaURI is the submission schema listed for a service without Options.SchemaURIs.
@@ -61,6 +79,7 @@ type Service struct {
 	srv           *http.Server
 	keys          *pki
 	metaSchema    *jsonschema.Schema
+	dataSchemas   map[string]*jsonschema.Schema
 	destinationID string
 	clientID      string
 	clientSecret  string
@@ -69,18 +88,19 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu        sync.Mutex
-	tokens    map[string]time.Time // access token → expiry
-	issued    int
-	failNext  int
-	subs      map[string]*submission
-	order     []string            // submission ids in creation order
-	events    map[string][]string // case id → event log (compact SETs)
-	faults    map[string]eventFault
-	refusals  []Refusal
-	callback  *callbackTarget
-	callbacks []CallbackResult
-	closed    bool
+	mu               sync.Mutex
+	tokens           map[string]time.Time // access token → expiry
+	issued           int
+	failNext         int // requests still to answer 503, before doing anything
+	dropSubmitAnswer bool
+	subs             map[string]*submission
+	order            []string            // submission ids in creation order
+	events           map[string][]string // case id → event log (compact SETs)
+	faults           map[string]eventFault
+	refusals         []Refusal
+	callback         *callbackTarget
+	callbacks        []CallbackResult
+	closed           bool
 }
 
 // New starts a Service on loopback and stops it when the test ends.
@@ -106,11 +126,16 @@ func NewServer(opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile metadata schema: %w", err)
 	}
+	dataSchemas, err := compileDataSchemas(opt.DataSchemas)
+	if err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", opt.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", opt.Addr, err)
 	}
 	s := newService(opt, keys, schema, ln)
+	s.dataSchemas = dataSchemas
 	s.srv = &http.Server{Handler: s.routes(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = s.srv.Serve(ln) }()
 	return s, nil
@@ -119,6 +144,9 @@ func NewServer(opt Options) (*Service, error) {
 func withDefaults(opt Options) Options {
 	if opt.KeyBits == 0 {
 		opt.KeyBits = 4096
+	}
+	if opt.EventKeyBits == 0 {
+		opt.EventKeyBits = 4096
 	}
 	if opt.TokenLifetime == 0 {
 		opt.TokenLifetime = time.Hour
@@ -203,7 +231,7 @@ func (s *Service) TokensIssued() int {
 	return s.issued
 }
 
-// FailNext makes the next n submission-API requests answer 503.
+// FailNext makes the next n submission-API requests answer 503 before they do anything.
 func (s *Service) FailNext(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

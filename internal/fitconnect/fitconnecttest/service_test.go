@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +56,7 @@ func TestHappyFlow(t *testing.T) {
 		EncryptedMetadata string   `json:"encryptedMetadata"`
 	}
 	c.getJSON("/v1/submissions/"+cr.SubmissionID, &view)
-	if view.CaseID != cr.CaseID || len(view.Attachments) != 2 || view.EncryptedData == "" || view.EncryptedMetadata == "" {
+	if view.CaseID != cr.CaseID || len(view.Attachments) != len(cont.attachments) || view.EncryptedData == "" || view.EncryptedMetadata == "" {
 		t.Errorf("submission view %+v", view)
 	}
 
@@ -115,7 +117,7 @@ func TestSubmitBeforeAllAttachmentsIsRefused(t *testing.T) {
 	c := newSender(t, s)
 	key := c.encryptionKey()
 	cont := sampleContent()
-	cr := c.create([]string{cont.attachments[0].id, cont.attachments[1].id})
+	cr := c.create([]string{cont.attachments[0].id, cont.attachments[1].id, cont.attachments[2].id})
 
 	if st := c.upload(cr.SubmissionID, cont.attachments[0].id, encrypt(t, key, cont.attachments[0].data)); st != http.StatusNoContent {
 		t.Fatalf("upload: %d", st)
@@ -365,7 +367,7 @@ func TestCreatesCountsAbandonedDuplicates(t *testing.T) {
 	c := newSender(t, s)
 	key := c.encryptionKey()
 	cont := sampleContent()
-	c.create([]string{cont.attachments[0].id, cont.attachments[1].id}) // a crashed sender's first try
+	c.create([]string{cont.attachments[0].id}) // a crashed sender's first try
 	cr := c.send(key, cont, metadata(cont))
 	got := s.Submissions()
 	if len(got) != 1 || got[0].Creates != 2 {
@@ -391,6 +393,8 @@ func TestCreateValidation(t *testing.T) {
 	wantProblem(t, status, body, h, http.StatusBadRequest, "/invalid-request")
 	status, body, h = post(map[string]any{"destinationId": "0c438057-ec3e-4ce0-b154-1683b5d3c2e8", "serviceType": svc})
 	wantProblem(t, status, body, h, http.StatusNotFound, "/destination-not-found")
+	status, body, h = c.call(http.MethodPost, "/v1/submission", "application/json", []byte(`{}`))
+	wantProblem(t, status, body, h, http.StatusNotFound, "/not-found")
 	status, body, h = post(map[string]any{"destinationID": s.DestinationID(), "serviceType": svc})
 	wantProblem(t, status, body, h, http.StatusBadRequest, "/invalid-request")
 	status, body, h = post(map[string]any{"destinationId": s.DestinationID(), "serviceType": map[string]string{"Name": "x", "Identifier": testService}})
@@ -428,5 +432,137 @@ func TestCallbackCarriesHMAC(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("no callback arrived")
+	}
+}
+
+func TestConcurrentSubmissions(t *testing.T) {
+	s := fitconnecttest.New(t, fitconnecttest.Options{AutoAccept: true})
+	key := newSender(t, s).encryptionKey()
+	t.Run("senders", func(t *testing.T) {
+		for i := range 6 {
+			t.Run(strconv.Itoa(i), func(t *testing.T) {
+				t.Parallel()
+				cont := sampleContent()
+				for j := range cont.attachments {
+					cont.attachments[j].id = fmt.Sprintf("%08d-0000-4000-8000-%012d", i, j)
+				}
+				cont.data = []byte(fmt.Sprintf(`{"n":%d}`, i))
+				newSender(t, s).send(key, cont, metadata(cont))
+			})
+		}
+	})
+	got := s.Submissions()
+	if len(got) != 6 || len(s.Refusals()) != 0 {
+		t.Fatalf("%d received, refusals %v", len(got), s.Refusals())
+	}
+	for _, r := range got {
+		if r.Creates != 1 {
+			t.Errorf("submission %s: Creates %d, want 1", r.SubmissionID, r.Creates)
+		}
+	}
+}
+
+func TestInactiveDestinationTakesNoSubmissions(t *testing.T) {
+	s := fitconnecttest.New(t, fitconnecttest.Options{Inactive: true})
+	c := newSender(t, s)
+	var d destination
+	c.getJSON("/v1/destinations/"+s.DestinationID(), &d)
+	if d.Status != "inactive" {
+		t.Errorf("status %q, want inactive", d.Status)
+	}
+	body, _ := json.Marshal(map[string]any{"destinationId": s.DestinationID(), "serviceType": map[string]string{"name": "x", "identifier": testService}})
+	status, resp, h := c.call(http.MethodPost, "/v1/submissions", "application/json", body)
+	wantProblem(t, status, resp, h, http.StatusUnprocessableEntity, "/destination-inactive")
+}
+
+func TestSchemaURIsRestrictTheData(t *testing.T) {
+	const accepted = "https://schema.example.org/anmeldung/1.0.0.json"
+	s := fitconnecttest.New(t, fitconnecttest.Options{SchemaURIs: map[string][]string{testService: {accepted}}})
+	c := newSender(t, s)
+	var d destination
+	c.getJSON("/v1/destinations/"+s.DestinationID(), &d)
+	if got := d.Services[0].SubmissionSchemas; len(got) != 1 || got[0].SchemaURI != accepted || got[0].MimeType != "application/json" {
+		t.Fatalf("submissionSchemas %+v", got)
+	}
+	key := c.encryptionKey()
+	cont := content{data: []byte(`{}`)}
+	cr := c.send(key, cont, metadata(cont)) // names AnySchemaURI
+	if ref := refusalOf(t, s, cr.SubmissionID); !errors.Is(ref.Err, fitconnecttest.ErrDataMismatch) {
+		t.Errorf("refused with %v, want ErrDataMismatch", ref.Err)
+	}
+	meta := metadata(cont)
+	meta["contentStructure"].(map[string]any)["data"].(map[string]any)["submissionSchema"] = map[string]string{"schemaUri": accepted, "mimeType": "application/json"}
+	c.send(key, cont, meta)
+	if n := len(s.Submissions()); n != 1 {
+		t.Errorf("%d received, want the one with the accepted schema", n)
+	}
+}
+
+func TestNewServerStopsOnClose(t *testing.T) {
+	s, err := fitconnecttest.NewServer(fitconnecttest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {s.ClientID()}, "client_secret": {s.ClientSecret()}}
+	if status, body := postForm(t, s.TokenURL(), form); status != http.StatusOK {
+		t.Fatalf("token: %d %s", status, body)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := http.Get(s.URL() + "/.well-known/jwks.json"); err == nil {
+		t.Error("the service still answers after Close")
+	}
+}
+
+func TestDroppedSubmitAnswer(t *testing.T) {
+	s := fitconnecttest.New(t, fitconnecttest.Options{})
+	c := newSender(t, s)
+	key := c.encryptionKey()
+	cont := content{data: []byte(`{}`)}
+	cr := c.create(nil)
+	metaJSON, _ := json.Marshal(metadata(cont))
+	metaJWE, dataJWE := encrypt(t, key, metaJSON), encrypt(t, key, cont.data)
+
+	s.DropNextSubmitAnswer()
+	status, body, h := c.submit(cr.SubmissionID, metaJWE, dataJWE)
+	wantProblem(t, status, body, h, http.StatusBadGateway, "/bad-gateway")
+	status, body, h = c.submit(cr.SubmissionID, metaJWE, dataJWE)
+	wantProblem(t, status, body, h, http.StatusConflict, "/submission-already-submitted")
+	var view struct {
+		EncryptedData string `json:"encryptedData"`
+	}
+	c.getJSON("/v1/submissions/"+cr.SubmissionID, &view)
+	if view.EncryptedData == "" || len(s.Submissions()) != 1 {
+		t.Errorf("the submission did not go through behind the lost answer")
+	}
+}
+
+func TestDataSchemasValidateTheData(t *testing.T) {
+	const uri = "https://schema.example.org/hundesteuer/1.0.0.json"
+	schema := []byte(`{"$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","required":["dog"],"properties":{"dog":{"type":"string"}}}`)
+	s := fitconnecttest.New(t, fitconnecttest.Options{DataSchemas: map[string][]byte{uri: schema}})
+	c := newSender(t, s)
+	key := c.encryptionKey()
+	for _, tt := range []struct {
+		data string
+		ok   bool
+	}{{`{"dog":"Bello"}`, true}, {`{"cat":"Minka"}`, false}} {
+		cont := content{data: []byte(tt.data)}
+		meta := metadata(cont)
+		meta["contentStructure"].(map[string]any)["data"].(map[string]any)["submissionSchema"] = map[string]string{"schemaUri": uri, "mimeType": "application/json"}
+		cr := c.send(key, cont, meta)
+		refused := false
+		for _, r := range s.Refusals() {
+			if r.SubmissionID == cr.SubmissionID {
+				refused = true
+				if !errors.Is(r.Err, fitconnecttest.ErrDataMismatch) || strings.Contains(r.Err.Error(), "Minka") {
+					t.Errorf("refusal %v: want ErrDataMismatch without the data's values", r.Err)
+				}
+			}
+		}
+		if refused == tt.ok {
+			t.Errorf("data %s: refused %v, want %v", tt.data, refused, !tt.ok)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package casedoc_test
 
-// End-to-end: a real central server (SQLite file, HTTP on loopback), a
+// End-to-end: a real central server (SQLite file, or with
+// BK_TEST_SERVER_DB=postgres a throwaway PostgreSQL 15; HTTP on loopback), a
 // real field store whose clerk captures, signs, confirms and seals a case
 // of every service as the app does, the real agent syncs them, and Build
 // reads them on the server.
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,7 +37,7 @@ import (
 const tenant = "musterstadt"
 
 type field struct {
-	t   *testing.T
+	t   testing.TB
 	ctx context.Context
 	srv *server.Server
 	st  *store.Store
@@ -47,11 +49,15 @@ type field struct {
 
 // newField starts a server on a SQLite file and loopback, and enrols a
 // laptop with two clerks and today's visit.
-func newField(t *testing.T) *field {
+func newField(t testing.TB) *field {
 	t.Helper()
 	ctx := t.Context()
 	dir := t.TempDir()
-	srv, err := server.Open(ctx, server.Config{DBPath: filepath.Join(dir, "central.db"),
+	db, key := filepath.Join(dir, "central.db"), filepath.Join(dir, "master.key")
+	if os.Getenv("BK_TEST_SERVER_DB") == "postgres" {
+		db = newPGDB(t)
+	}
+	srv, err := server.Open(ctx, server.Config{DBPath: db, MasterKeyFile: key,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -341,8 +347,10 @@ func TestBuild_RefusesUnsealedAndUnknown(t *testing.T) {
 }
 
 // A sealed case that lacks a field its schema requires is refused with
-// ErrIncomplete naming the field, and without any value of the case in the
-// message; so is a case of a service the catalog does not know.
+// ErrIncomplete naming the field, one with values that break the schema
+// with ErrInvalid naming where and which rule, neither with a value of the
+// case in the message; a case of a service the catalog does not know with
+// ErrNoSchema.
 func TestBuild_RefusesIncompleteAndUnknownService(t *testing.T) {
 	f := newField(t)
 	svc, _ := f.cat.Service("meldebescheinigung")
@@ -354,6 +362,9 @@ func TestBuild_RefusesIncompleteAndUnknownService(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wrong := domain.Fields(form).Clone()
+	wrong["postal_code"], wrong["birth_date"] = "XQZ17", "12.03.1985"
+	invalid := sealCase(f, domain.Case{ServiceID: svc.ID, ServiceVersion: "2", VisitID: f.vis, PersonID: p.ID, Form: wrong})
 	delete(form, "city")
 	incomplete := sealCase(f, domain.Case{ServiceID: svc.ID, ServiceVersion: "2", VisitID: f.vis, PersonID: p.ID, Form: domain.Fields(form)})
 	unknown := sealCase(f, domain.Case{ServiceID: "reisepass", ServiceVersion: "1", VisitID: f.vis, PersonID: p.ID,
@@ -361,13 +372,23 @@ func TestBuild_RefusesIncompleteAndUnknownService(t *testing.T) {
 	f.sync()
 
 	_, err = casedoc.Build(f.ctx, f.srv, tenant, incomplete)
-	if !errors.Is(err, casedoc.ErrIncomplete) || !strings.Contains(err.Error(), "/form/city") {
+	var fe *casedoc.FieldsError
+	if !errors.Is(err, casedoc.ErrIncomplete) || !errors.As(err, &fe) || len(fe.Missing) != 1 || fe.Missing[0] != "/form/city" ||
+		!strings.Contains(err.Error(), "/form/city") {
 		t.Fatalf("case without city: %v, want ErrIncomplete naming /form/city", err)
 	}
 	for _, v := range form {
 		if len(v) > 3 && strings.Contains(err.Error(), v) {
 			t.Errorf("the error shows a value of the case: %v", err)
 		}
+	}
+	_, err = casedoc.Build(f.ctx, f.srv, tenant, invalid)
+	if !errors.As(err, &fe) || !errors.Is(err, casedoc.ErrInvalid) || len(fe.Invalid) != 2 ||
+		!strings.HasPrefix(fe.Invalid[0], "/form/birth_date: ") || fe.Invalid[1] != "/form/postal_code: pattern" {
+		t.Fatalf("case with a bad postal code and date: %v, want ErrInvalid naming both", err)
+	}
+	if strings.Contains(err.Error(), "XQZ17") || strings.Contains(err.Error(), "12.03.1985") {
+		t.Errorf("the error shows a value of the case: %v", err)
 	}
 	if _, err := casedoc.Build(f.ctx, f.srv, tenant, unknown); !errors.Is(err, casedoc.ErrNoSchema) {
 		t.Fatalf("case of an unknown service: %v, want ErrNoSchema", err)
@@ -393,4 +414,19 @@ func sealCase(f *field, c domain.Case) string {
 		f.t.Fatal(err)
 	}
 	return c.ID
+}
+
+// BenchmarkBuild builds one sealed Anmeldung with its three signature
+// files: reading and decrypting it on the server, the audit entry, the
+// schema check.
+func BenchmarkBuild(b *testing.B) {
+	f := newField(b)
+	id := f.sealed("anmeldung", 1)
+	f.sync()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := casedoc.Build(f.ctx, f.srv, tenant, id); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

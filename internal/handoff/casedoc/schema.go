@@ -74,9 +74,8 @@ func compileSchema(uri string, raw []byte) (*schema, error) {
 	return &schema{uri: uri, sch: sch}, nil
 }
 
-// validate checks a data document. A missing required property wraps
-// ErrIncomplete and names it; anything else wraps ErrInvalid and names the
-// place and the rule.
+// validate checks a data document; a document that does not fit is a
+// *FieldsError.
 func (s *schema) validate(caseID string, data []byte) error {
 	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
@@ -91,10 +90,31 @@ func (s *schema) validate(caseID string, data []byte) error {
 		return fmt.Errorf("casedoc: case %s: validate against %s: %w", caseID, s.uri, err)
 	}
 	missing, other := describe(ve)
-	if len(missing) > 0 {
-		return fmt.Errorf("casedoc: case %s lacks what %s requires: %s: %w", caseID, s.uri, strings.Join(missing, ", "), ErrIncomplete)
+	return &FieldsError{CaseID: caseID, SchemaURI: s.uri, Missing: missing, Invalid: other}
+}
+
+// FieldsError is a data document that does not fit its schema. It names
+// places in the document (JSON pointers such as "/form/city"), never the
+// values there. It wraps ErrIncomplete if something required is missing,
+// else ErrInvalid.
+type FieldsError struct {
+	CaseID, SchemaURI string
+	Missing           []string // required values that are absent
+	Invalid           []string // "pointer: keyword" of values that break a rule
+}
+
+func (e *FieldsError) Error() string {
+	if len(e.Missing) > 0 {
+		return fmt.Sprintf("casedoc: case %s lacks what %s requires: %s", e.CaseID, e.SchemaURI, strings.Join(e.Missing, ", "))
 	}
-	return fmt.Errorf("casedoc: case %s does not fit %s: %s: %w", caseID, s.uri, strings.Join(other, "; "), ErrInvalid)
+	return fmt.Sprintf("casedoc: case %s does not fit %s: %s", e.CaseID, e.SchemaURI, strings.Join(e.Invalid, "; "))
+}
+
+func (e *FieldsError) Unwrap() error {
+	if len(e.Missing) > 0 {
+		return ErrIncomplete
+	}
+	return ErrInvalid
 }
 
 // describe walks the error tree to its leaves: the required properties
