@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buergerkoffer/kit/assets"
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/backoff"
 	"github.com/buergerkoffer/kit/internal/catalog"
@@ -30,6 +32,7 @@ import (
 	"github.com/buergerkoffer/kit/internal/fitconnect"
 	"github.com/buergerkoffer/kit/internal/fitconnect/fitconnecttest"
 	"github.com/buergerkoffer/kit/internal/handoff"
+	"github.com/buergerkoffer/kit/internal/handoff/casedoc"
 	"github.com/buergerkoffer/kit/internal/handoff/casedoc/sample"
 	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
@@ -108,6 +111,16 @@ func newEnv(t *testing.T, opt fitconnecttest.Options) *env {
 		for _, s := range e.cat.Services() {
 			opt.Services = append(opt.Services, s.LeiKa)
 		}
+	}
+	// The authority checks the data against the service's schema, as the
+	// specialist procedure would.
+	opt.DataSchemas = map[string][]byte{}
+	for _, s := range e.cat.Services() {
+		b, err := fs.ReadFile(assets.Schemas, casedoc.SchemaFile(s.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.DataSchemas[casedoc.SchemaURI(s.ID)] = b
 	}
 	e.fc = fitconnecttest.New(t, opt)
 	e.enrol()

@@ -2,7 +2,6 @@ package handoff_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -416,31 +415,16 @@ func TestWorker_TownHallDecisionStands(t *testing.T) {
 	}
 }
 
-// lostAnswer is the real client whose first submit's answer is lost on
-// the way back: the service took it, the worker hears a network error.
-type lostAnswer struct {
-	handoff.Sender
-	lost bool
-}
-
-func (l *lostAnswer) Submit(ctx context.Context, submissionID, meta, data string) error {
-	err := l.Sender.Submit(ctx, submissionID, meta, data)
-	if err == nil && !l.lost {
-		l.lost = true
-		return errors.New("read tcp 127.0.0.1:4711: connection reset by peer")
-	}
-	return err
-}
-
-// When the answer to a submit is lost, the worker asks the service
-// whether the submit arrived before it tries again: it did, and the case
-// is submitted, once.
+// When the answer to a submit is lost (the service took it; a gateway
+// answers 502), the worker asks the service whether the submit arrived
+// before it tries again: it did, and the case is submitted, once.
 func TestWorker_LostSubmitAnswer(t *testing.T) {
 	e := newEnv(t, fitconnecttest.Options{})
 	id := e.seal("meldebescheinigung")
 	e.sync()
 	e.route()
-	w := e.worker(func(c *handoff.Config) { c.Sender = &lostAnswer{Sender: c.Sender} })
+	e.fc.DropNextSubmitAnswer()
+	w := e.worker(nil)
 	if st := e.pass(w); st.Submitted != 1 || !st.OK() {
 		t.Fatalf("pass %+v (case %+v)", st, e.hcase(id))
 	}

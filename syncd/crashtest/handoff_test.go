@@ -16,16 +16,21 @@ import (
 	"crypto/sha512"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/buergerkoffer/kit/assets"
 	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/fitconnect/fitconnecttest"
+	"github.com/buergerkoffer/kit/internal/handoff/casedoc"
 	"github.com/buergerkoffer/kit/internal/handoff/casedoc/sample"
 	"github.com/buergerkoffer/kit/internal/store"
 	"github.com/buergerkoffer/kit/internal/syncproto"
@@ -60,8 +65,14 @@ func newHandoffKit(t *testing.T, opt fitconnecttest.Options, n int, services ...
 	if _, errOut, code := c.run("agent", "sync", "--db", l.path); code != 0 {
 		t.Fatalf("agent sync: %s", errOut)
 	}
+	opt.DataSchemas = map[string][]byte{}
 	for _, s := range cat.Services() {
 		opt.Services = append(opt.Services, s.LeiKa)
+		b, err := fs.ReadFile(assets.Schemas, casedoc.SchemaFile(s.ID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opt.DataSchemas[casedoc.SchemaURI(s.ID)] = b // the authority checks the data against it
 	}
 	k.fc = fitconnecttest.New(t, opt)
 	root, secret := filepath.Join(c.dir, "root.pem"), filepath.Join(c.dir, "client-secret")
@@ -121,6 +132,28 @@ func (k *handoffKit) handoff(more ...string) (stdout, stderr string, code int) {
 		}
 	}
 	return stdout, stderr, code
+}
+
+// handoffLong runs `syncd handoff` to its end, however long it takes
+// (run gives up after a minute; a thousand cases may take longer on a
+// loaded machine).
+func (k *handoffKit) handoffLong(more ...string) (stdout, stderr string, code int) {
+	k.t.Helper()
+	ctx, cancel := context.WithTimeout(k.ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, syncdBin, append(append(append([]string{"handoff"}, k.dbArgs()...), k.flags...), more...)...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		k.t.Fatalf("syncd handoff: %v", err)
+	}
+	return out.String(), errOut.String(), code
 }
 
 // killAt starts `syncd handoff --once` paused at point, waits until it
@@ -220,7 +253,7 @@ func TestHandoff_KilledWorkerSubmitsOnce(t *testing.T) {
 func TestHandoff_ThousandCasesInOneRun(t *testing.T) {
 	k := newHandoffKit(t, fitconnecttest.Options{}, 1000, "meldebescheinigung")
 	start := time.Now()
-	out, errOut, code := k.handoff("--once")
+	out, errOut, code := k.handoffLong("--once")
 	if code != 0 || !strings.Contains(out, "submitted 1000,") {
 		t.Fatalf("syncd handoff --once: exit %d: %s\n%s", code, out, lastLines(errOut, 20))
 	}
