@@ -39,7 +39,9 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
                               name the FIT-Connect destination of a service (syncd handoff)
   handoff-routes [--tenant T] list the routes with their cases counted by step
   handoff-cases --tenant T [--step STEP]
-                              list the cases handed off, with why one failed or was rejected`
+                              list the cases handed off, with why one failed or was rejected
+  handoff-retry --tenant T (--case ID | --step failed)
+                              give failed cases back to syncd handoff (after the cause is fixed)`
 
 // runAdmin implements `syncd admin`: what an operator of the central server
 // does by hand, on the server's database.
@@ -58,7 +60,7 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if sub == "staff-add" {
 		return runStaffAdd(ctx, args[1:], stdout, stderr)
 	}
-	if sub == "handoff-route" || sub == "handoff-routes" || sub == "handoff-cases" {
+	if sub == "handoff-route" || sub == "handoff-routes" || sub == "handoff-cases" || sub == "handoff-retry" {
 		return runHandoffAdmin(ctx, sub, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)

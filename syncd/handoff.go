@@ -255,7 +255,8 @@ func crashPause(stderr io.Writer) func(string) {
 
 const handoffRouteUsage = `usage: syncd admin handoff-route --db SERVER.db --tenant T --service S --destination UUID
        syncd admin handoff-routes --db SERVER.db [--tenant T]
-       syncd admin handoff-cases --db SERVER.db --tenant T [--step STEP]`
+       syncd admin handoff-cases --db SERVER.db --tenant T [--step STEP]
+       syncd admin handoff-retry --db SERVER.db --tenant T (--case ID | --step failed)`
 
 // runHandoffAdmin implements `syncd admin handoff-route`, `handoff-routes`
 // and `handoff-cases`.
@@ -267,12 +268,14 @@ func runHandoffAdmin(ctx context.Context, sub string, args []string, stdout, std
 	tenant := fs.String("tenant", "", "tenant id")
 	service := fs.String("service", "", "service id from the catalog")
 	dest := fs.String("destination", "", "FIT-Connect destination id (UUID)")
-	step := fs.String("step", "", "handoff-cases: only cases in this step")
+	step := fs.String("step", "", "handoff-cases: only cases in this step; handoff-retry: every failed case")
+	caseID := fs.String("case", "", "handoff-retry: the case to try again")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if fs.NArg() > 0 || (sub != "handoff-routes" && *tenant == "") ||
-		(sub == "handoff-route" && (*service == "" || *dest == "")) {
+		(sub == "handoff-route" && (*service == "" || *dest == "")) ||
+		(sub == "handoff-retry" && (*caseID == "") == (*step != server.StepFailed)) {
 		fmt.Fprintln(stderr, handoffRouteUsage)
 		return 2
 	}
@@ -287,6 +290,8 @@ func runHandoffAdmin(ctx context.Context, sub string, args []string, stdout, std
 		err = setRoute(ctx, srv, *tenant, *service, *dest, stdout)
 	case "handoff-routes":
 		err = listRoutes(ctx, srv, *tenant, stdout)
+	case "handoff-retry":
+		err = retryHandoff(ctx, srv, *tenant, *caseID, stdout)
 	default:
 		err = listHandoffCases(ctx, srv, *tenant, *step, stdout)
 	}
@@ -392,4 +397,47 @@ func oneLine(s string) string {
 		return "-"
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// retryHandoff gives failed cases (one, or all of the tenant's if caseID
+// is "") back to the worker: a case that has a submission continues it
+// (the worker first asks whether it arrived), one without starts anew.
+func retryHandoff(ctx context.Context, srv *server.Server, tenant, caseID string, stdout io.Writer) error {
+	h := srv.Handoff()
+	var cs []server.HandoffCase
+	if caseID != "" {
+		c, err := h.HandoffCase(ctx, tenant, caseID)
+		if err != nil {
+			return err
+		}
+		if c.Step != server.StepFailed {
+			return fmt.Errorf("case %s is %s, not failed", caseID, c.Step)
+		}
+		cs = append(cs, c)
+	} else {
+		q := server.HandoffQuery{Tenant: tenant, Steps: []string{server.StepFailed}, Limit: 1000}
+		for {
+			page, err := h.HandoffCases(ctx, q)
+			if err != nil {
+				return err
+			}
+			cs = append(cs, page...)
+			if len(page) < q.Limit {
+				break
+			}
+			q.AfterSeq = page[len(page)-1].FeedSeq
+		}
+	}
+	for _, c := range cs {
+		c.Step = server.StepDue
+		if c.SubmissionID != "" {
+			c.Step = server.StepCreated
+		}
+		c.Attempts, c.LastError, c.NextAttemptAt, c.UpdatedAt = 0, "", time.Time{}, srv.Now()
+		if err := h.UpdateHandoffCase(ctx, c); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "%d case(s) given back to syncd handoff\n", len(cs))
+	return nil
 }

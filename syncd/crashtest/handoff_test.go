@@ -319,6 +319,19 @@ func TestHandoff_RefusedKeyShown(t *testing.T) {
 	if len(k.fc.Submissions()) != 0 {
 		t.Fatal("a case was sent to a refused key")
 	}
+	// Given back after the cause is "fixed" (it is not): tried again, and
+	// stopped again with the reason.
+	retry := k.mustRun(append(append([]string{"admin", "handoff-retry"}, k.dbArgs()...), "--tenant", tenant, "--step", "failed")...)
+	if !strings.Contains(retry, "1 case(s)") {
+		t.Errorf("handoff-retry: %s", retry)
+	}
+	due := k.mustRun(append(append([]string{"admin", "handoff-cases"}, k.dbArgs()...), "--tenant", tenant, "--step", "due")...)
+	if !strings.Contains(due, k.cases[0]) {
+		t.Errorf("the case is not due after handoff-retry:\n%s", due)
+	}
+	if out, _, code := k.handoff("--once"); code != 1 || !strings.Contains(out, "failed 1,") {
+		t.Fatalf("syncd handoff --once after the retry: exit %d: %s", code, out)
+	}
 	for _, bad := range [][]string{{"--service", "reisepass", "--destination", k.fc.DestinationID()},
 		{"--service", "anmeldung", "--destination", "not-a-uuid"}} {
 		_, errOut, code := k.run(append(append(append([]string{"admin", "handoff-route"}, k.dbArgs()...), "--tenant", tenant), bad...)...)
