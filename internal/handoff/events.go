@@ -27,13 +27,14 @@ import (
 var answerSteps = []string{server.StepSubmitted, server.StepAccepted, server.StepRejected}
 
 // pollAnswers polls the events of the submitted cases (only the one with
-// FIT-Connect case id only, if not "") and writes the answers.
-func (w *Worker) pollAnswers(ctx context.Context, only string) (Stats, error) {
+// FIT-Connect case id only, if not ""; only those whose next poll is due
+// by due, if not zero) and writes the answers.
+func (w *Worker) pollAnswers(ctx context.Context, only string, due time.Time) (Stats, error) {
 	var st Stats
 	var after int64
 	for {
 		cs, err := w.h.HandoffCases(ctx, server.HandoffQuery{Tenant: w.cfg.Tenant, Steps: answerSteps,
-			AfterSeq: after, Limit: 200})
+			Due: due, AfterSeq: after, Limit: 200})
 		if err != nil {
 			return st, fmt.Errorf("handoff: %w", err)
 		}
@@ -102,10 +103,7 @@ func (w *Worker) pollCase(ctx context.Context, c *server.HandoffCase) (Stats, er
 		return st, err
 	}
 	entries := inOrder(log)
-	if len(entries) <= c.EventOffset {
-		return st, nil
-	}
-	for _, e := range entries[c.EventOffset:] {
+	for _, e := range entries[min(c.EventOffset, len(entries)):] {
 		if e.refused != nil {
 			c.EventsRefused++
 			st.Refused++
@@ -124,8 +122,23 @@ func (w *Worker) pollCase(ctx context.Context, c *server.HandoffCase) (Stats, er
 			w.log.Info("answer received", "case", c.CaseID, "submission", c.SubmissionID, "step", c.Step)
 		}
 	}
-	c.EventOffset = len(entries)
+	c.EventOffset = max(c.EventOffset, len(entries))
+	if c.Step == server.StepSubmitted {
+		now := w.cfg.Now()
+		c.NextAttemptAt = now.Add(eventPollGap(now.Sub(c.SubmittedAt)))
+	} else {
+		c.NextAttemptAt = time.Time{}
+	}
 	return st, w.save(ctx, c)
+}
+
+// eventPollGap is how long a running worker waits before it reads again
+// the event log of a case submitted age ago and not yet answered: a tenth
+// of its age, from 10 seconds to an hour, so that thousands of cases
+// waiting for days do not cost thousands of requests every pass. A
+// callback reads the case at once.
+func eventPollGap(age time.Duration) time.Duration {
+	return min(max(age/10, 10*time.Second), time.Hour)
 }
 
 // entry is one position of an event log: a verified event or a refusal.

@@ -227,10 +227,14 @@ func (w *Worker) renew(ctx context.Context) error {
 }
 
 // RunOnce is one pass: take the lease, find what was sealed since the last
-// pass, hand off every case that is due, and poll the answers of the
+// pass, hand off every case that is due, and poll the answers of all
 // submitted ones. The error is the pass's (database, lease, context); how
 // the cases fared is in Stats.
-func (w *Worker) RunOnce(ctx context.Context) (Stats, error) {
+func (w *Worker) RunOnce(ctx context.Context) (Stats, error) { return w.pass(ctx, false) }
+
+// pass is RunOnce; scheduled polls only the submitted cases whose next
+// poll is due (Run's passes), not all.
+func (w *Worker) pass(ctx context.Context, scheduled bool) (Stats, error) {
 	var st Stats
 	if err := w.takeLease(ctx, w.cfg.Lease+5*time.Second); err != nil {
 		return st, err
@@ -245,17 +249,22 @@ func (w *Worker) RunOnce(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
-	answers, err := w.pollAnswers(ctx, "")
+	var due time.Time
+	if scheduled {
+		due = w.cfg.Now()
+	}
+	answers, err := w.pollAnswers(ctx, "", due)
 	st.add(answers)
 	return st, err
 }
 
 // Run runs passes every poll, and polls a case's events at once when a
-// callback pokes it, until ctx ends.
+// callback pokes it, until ctx ends. Its passes read a submitted case's
+// event log less often the longer it waits for its answer (eventPollGap).
 func (w *Worker) Run(ctx context.Context, poll time.Duration) error {
 	defer w.Release(context.WithoutCancel(ctx))
 	for {
-		st, err := w.RunOnce(ctx)
+		st, err := w.pass(ctx, true)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -268,7 +277,7 @@ func (w *Worker) Run(ctx context.Context, poll time.Duration) error {
 		case <-timer.C:
 		case id := <-w.poke:
 			timer.Stop()
-			ans, err := w.pollAnswers(ctx, id)
+			ans, err := w.pollAnswers(ctx, id, time.Time{})
 			w.logPass(ans, err)
 		}
 	}

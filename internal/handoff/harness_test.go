@@ -64,7 +64,7 @@ func (l *logBuffer) String() string {
 
 // env is a server with one enrolled laptop and the double.
 type env struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	dir  string
 	db   string
@@ -90,7 +90,7 @@ func testDB(tb testing.TB, dir string) string {
 
 // newEnv starts the server, a laptop and a double with opt (every service
 // of the catalog offered unless opt names some).
-func newEnv(t *testing.T, opt fitconnecttest.Options) *env {
+func newEnv(t testing.TB, opt fitconnecttest.Options) *env {
 	t.Helper()
 	e := &env{t: t, ctx: t.Context(), dir: t.TempDir(), logs: &logBuffer{}}
 	e.log = slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -44,6 +44,11 @@ func TestWorker_HandsOffEachCaseOnce(t *testing.T) {
 		if hc.Step != server.StepSubmitted || hc.SubmissionID == "" || hc.Status != server.StepSubmitted {
 			t.Errorf("%s: hand-off %+v", svc, hc)
 		}
+		// Its event log was read once; a running worker reads it again
+		// in about 10 seconds, not at every pass.
+		if wait := time.Until(hc.NextAttemptAt); wait < 5*time.Second || wait > 15*time.Second {
+			t.Errorf("%s: next event poll in %v", svc, wait)
+		}
 		r, ok := got[hc.FitConnectCaseID]
 		if !ok {
 			t.Errorf("%s: the double has no submission of case %s", svc, hc.FitConnectCaseID)
