@@ -227,13 +227,13 @@ func (w *Worker) renew(ctx context.Context) error {
 }
 
 // RunOnce is one pass: take the lease, find what was sealed since the last
-// pass, hand off every case that is due, and poll the answers of all
-// submitted ones. The error is the pass's (database, lease, context); how
+// pass, hand off every case still to send (also one waiting after a
+// failure), and poll the answers of all submitted ones. The error is the pass's (database, lease, context); how
 // the cases fared is in Stats.
 func (w *Worker) RunOnce(ctx context.Context) (Stats, error) { return w.pass(ctx, false) }
 
-// pass is RunOnce; scheduled polls only the submitted cases whose next
-// poll is due (Run's passes), not all.
+// pass is RunOnce; scheduled (Run's passes) takes only the cases whose
+// next attempt or poll is due, not all.
 func (w *Worker) pass(ctx context.Context, scheduled bool) (Stats, error) {
 	var st Stats
 	if err := w.takeLease(ctx, w.cfg.Lease+5*time.Second); err != nil {
@@ -244,14 +244,14 @@ func (w *Worker) pass(ctx context.Context, scheduled bool) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
-	sent, err := w.handOffDue(ctx)
-	st.add(sent)
-	if err != nil {
-		return st, err
-	}
 	var due time.Time
 	if scheduled {
 		due = w.cfg.Now()
+	}
+	sent, err := w.handOffDue(ctx, due)
+	st.add(sent)
+	if err != nil {
+		return st, err
 	}
 	answers, err := w.pollAnswers(ctx, "", due)
 	st.add(answers)

@@ -23,10 +23,11 @@ import (
 // sendSteps are the steps of a case the worker still has to send.
 var sendSteps = []string{server.StepDue, server.StepCreated, server.StepUploading}
 
-// handOffDue hands off every routed case that is due, in feed order. A
-// passing failure that outlasts its tries ends the pass (the service is
-// down; the next pass tries again), leaving the rest waiting.
-func (w *Worker) handOffDue(ctx context.Context) (Stats, error) {
+// handOffDue hands off every routed case that is due by due (zero: every
+// one, also those waiting after a failure), in feed order. A passing
+// failure that outlasts its tries ends the pass (the service is down; the
+// next pass tries again), leaving the rest waiting.
+func (w *Worker) handOffDue(ctx context.Context, due time.Time) (Stats, error) {
 	var st Stats
 	routes, err := w.routes(ctx)
 	if err != nil {
@@ -38,7 +39,7 @@ func (w *Worker) handOffDue(ctx context.Context) (Stats, error) {
 	var after int64
 	for {
 		cs, err := w.h.HandoffCases(ctx, server.HandoffQuery{Tenant: w.cfg.Tenant, Steps: sendSteps, Routed: true,
-			Due: w.cfg.Now(), AfterSeq: after, Limit: 200})
+			Due: due, AfterSeq: after, Limit: 200})
 		if err != nil {
 			return st, fmt.Errorf("handoff: %w", err)
 		}

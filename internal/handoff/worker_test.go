@@ -274,8 +274,8 @@ func TestWorker_SurvivesServerErrorStorm(t *testing.T) {
 			waiting = append(waiting, id)
 		}
 	}
-	w2 := e.worker(func(c *handoff.Config) { c.Now = func() time.Time { return time.Now().Add(time.Hour) } })
-	if st := e.pass(w2); st.Submitted != len(waiting) || !st.OK() {
+	// The next pass (as --once) tries them at once, backoff or not.
+	if st := e.pass(w); st.Submitted != len(waiting) || !st.OK() {
 		t.Fatalf("pass after the storm %+v, want %d submitted", st, len(waiting))
 	}
 	for _, r := range e.fc.Submissions() {
@@ -433,6 +433,33 @@ func TestWorker_LostSubmitAnswer(t *testing.T) {
 	if st := e.pass(w); st.Submitted != 1 || !st.OK() {
 		t.Fatalf("pass %+v (case %+v)", st, e.hcase(id))
 	}
+	if subs := e.fc.Submissions(); len(subs) != 1 || subs[0].Creates != 1 {
+		t.Fatalf("received %+v", subs)
+	}
+}
+
+// A running worker that met an outage tries the waiting case again after
+// its backoff, at a later pass, and submits it once.
+func TestWorker_RunRetriesAfterBackoff(t *testing.T) {
+	e := newEnv(t, fitconnecttest.Options{})
+	id := e.seal("meldebescheinigung")
+	e.sync()
+	e.route()
+	e.fc.FailNext(1000)
+	w := e.worker(func(c *handoff.Config) { c.Tries = 2 })
+	ctx, cancel := context.WithCancel(e.ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.Run(ctx, 50*time.Millisecond)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	waitFor(t, "the case waiting after the outage", func() bool {
+		c, err := e.srv.Handoff().HandoffCase(e.ctx, tenant, id)
+		return err == nil && c.Attempts > 0 && c.LastError != ""
+	})
+	e.fc.FailNext(0)
+	waitFor(t, "the case submitted after the outage", func() bool { return e.step(id) == server.StepSubmitted })
 	if subs := e.fc.Submissions(); len(subs) != 1 || subs[0].Creates != 1 {
 		t.Fatalf("received %+v", subs)
 	}
