@@ -121,6 +121,9 @@ var (
 	ErrTemporary = errors.New("handoff: submission service unavailable")
 	// ErrNotSealed: the case is no longer sealed (decided meanwhile).
 	ErrNotSealed = errors.New("handoff: case is not sealed")
+	// ErrSchemaNotListed: the destination does not list the schema of
+	// the case's data among the submission schemas of its service.
+	ErrSchemaNotListed = errors.New("handoff: the destination does not take this data schema")
 )
 
 // Worker hands off one tenant's cases.

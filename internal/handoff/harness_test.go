@@ -112,15 +112,22 @@ func newEnv(t testing.TB, opt fitconnecttest.Options) *env {
 			opt.Services = append(opt.Services, s.LeiKa)
 		}
 	}
-	// The authority checks the data against the service's schema, as the
-	// specialist procedure would.
+	// The destination lists each service's data schema (unless the test
+	// says otherwise) and checks the data against it, as the specialist
+	// procedure would.
 	opt.DataSchemas = map[string][]byte{}
+	if opt.SchemaURIs == nil {
+		opt.SchemaURIs = map[string][]string{}
+	}
 	for _, s := range e.cat.Services() {
 		b, err := fs.ReadFile(assets.Schemas, casedoc.SchemaFile(s.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
 		opt.DataSchemas[casedoc.SchemaURI(s.ID)] = b
+		if _, ok := opt.SchemaURIs[s.LeiKa]; !ok {
+			opt.SchemaURIs[s.LeiKa] = []string{casedoc.SchemaURI(s.ID)}
+		}
 	}
 	e.fc = fitconnecttest.New(t, opt)
 	e.enrol()

@@ -180,10 +180,20 @@ func (s *submission) prepare(ctx context.Context) error {
 		s.to = to
 		return err
 	})
-	if err == nil {
-		w.recipients[key] = s.to
+	if err != nil {
+		return err
 	}
-	return err
+	if a, ok := s.to.(schemaLister); ok && !a.Accepts(doc.SchemaURI, doc.MimeType) {
+		return permanent(fmt.Errorf("%w: %s (%s) for %s", ErrSchemaNotListed, doc.SchemaURI, doc.MimeType, s.svc.Identifier))
+	}
+	w.recipients[key] = s.to
+	return nil
+}
+
+// schemaLister is a recipient that knows the submission schemas its
+// destination lists for the service (fitconnect.Recipient).
+type schemaLister interface {
+	Accepts(schemaURI, mimeType string) bool
 }
 
 // content is what a document sends.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buergerkoffer/kit/internal/catalog"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/fitconnect/fitconnecttest"
 	"github.com/buergerkoffer/kit/internal/handoff"
@@ -192,6 +193,35 @@ func TestWorker_RefusesBadKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A destination that does not list the data's schema for the service is
+// not sent the case: it stops before create, with the reason.
+func TestWorker_RefusesUnlistedSchema(t *testing.T) {
+	e := newEnv(t, fitconnecttest.Options{SchemaURIs: map[string][]string{
+		leika(t, "meldebescheinigung"): {"https://schema.example.org/melde/9.9.9/melde.schema.json"}}})
+	id := e.seal("meldebescheinigung")
+	e.sync()
+	e.route()
+	if st := e.pass(e.worker(nil)); st.Failed != 1 {
+		t.Fatalf("pass %+v", st)
+	}
+	if hc := e.hcase(id); hc.Step != server.StepFailed || hc.SubmissionID != "" || !strings.Contains(hc.LastError, "schema") {
+		t.Fatalf("hand-off %+v", hc)
+	}
+}
+
+func leika(t *testing.T, service string) string {
+	t.Helper()
+	cat, err := catalog.LoadEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, ok := cat.Service(service)
+	if !ok {
+		t.Fatalf("no service %s", service)
+	}
+	return svc.LeiKa
 }
 
 // A tampered or unsigned event is refused and counted once, never

@@ -65,9 +65,10 @@ func newHandoffKit(t *testing.T, opt fitconnecttest.Options, n int, services ...
 	if _, errOut, code := c.run("agent", "sync", "--db", l.path); code != 0 {
 		t.Fatalf("agent sync: %s", errOut)
 	}
-	opt.DataSchemas = map[string][]byte{}
+	opt.DataSchemas, opt.SchemaURIs = map[string][]byte{}, map[string][]string{}
 	for _, s := range cat.Services() {
 		opt.Services = append(opt.Services, s.LeiKa)
+		opt.SchemaURIs[s.LeiKa] = []string{casedoc.SchemaURI(s.ID)} // the destination lists the data's schema
 		b, err := fs.ReadFile(assets.Schemas, casedoc.SchemaFile(s.ID))
 		if err != nil {
 			t.Fatal(err)
