@@ -22,44 +22,56 @@ import (
 	"github.com/buergerkoffer/kit/internal/server"
 )
 
-// answerSteps are the steps whose events are polled or whose answer may
-// still have to be written to the case.
-var answerSteps = []string{server.StepSubmitted, server.StepAccepted, server.StepRejected}
-
 // pollAnswers polls the events of the submitted cases (only the one with
 // FIT-Connect case id only, if not ""; only those whose next poll is due
-// by due, if not zero) and writes the answers.
+// by due, if not zero) and writes the answers, also those kept but not yet
+// written to their case.
 func (w *Worker) pollAnswers(ctx context.Context, only string, due time.Time) (Stats, error) {
 	var st Stats
-	var after int64
-	for {
-		cs, err := w.h.HandoffCases(ctx, server.HandoffQuery{Tenant: w.cfg.Tenant, Steps: answerSteps,
-			Due: due, AfterSeq: after, Limit: 200})
-		if err != nil {
-			return st, fmt.Errorf("handoff: %w", err)
-		}
-		if len(cs) == 0 {
-			return st, nil
-		}
-		for i := range cs {
-			c := &cs[i]
+	queries := []server.HandoffQuery{
+		{Tenant: w.cfg.Tenant, Steps: []string{server.StepSubmitted}, Due: due},
+		{Tenant: w.cfg.Tenant, Steps: []string{server.StepAccepted, server.StepRejected}, StatusBehind: true},
+	}
+	for _, q := range queries {
+		err := w.eachCase(ctx, q, func(c *server.HandoffCase) error {
 			if only != "" && c.FitConnectCaseID != only {
-				continue
+				return nil
 			}
 			if err := w.renew(ctx); err != nil {
-				return st, err
+				return err
 			}
 			got, err := w.answer(ctx, c)
 			st.add(got)
 			if errors.Is(err, ErrTemporary) {
 				st.Waiting++
-				continue
+				return nil
 			}
-			if err != nil {
-				return st, err
+			return err
+		})
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// eachCase calls fn for every case q selects, in feed order, page by page.
+func (w *Worker) eachCase(ctx context.Context, q server.HandoffQuery, fn func(*server.HandoffCase) error) error {
+	q.Limit = 200
+	for {
+		cs, err := w.h.HandoffCases(ctx, q)
+		if err != nil {
+			return fmt.Errorf("handoff: %w", err)
+		}
+		for i := range cs {
+			if err := fn(&cs[i]); err != nil {
+				return err
 			}
 		}
-		after = cs[len(cs)-1].FeedSeq
+		if len(cs) < q.Limit {
+			return nil
+		}
+		q.AfterSeq = cs[len(cs)-1].FeedSeq
 	}
 }
 

@@ -70,13 +70,16 @@ type HandoffCase struct {
 // HandoffQuery selects cases of a tenant in the order they are taken
 // (feed order). Steps empty: every step. Routed: only cases whose service
 // has a route. Due: only cases whose NextAttemptAt is not after Due.
+// StatusBehind: only cases whose Status is not their Step (an answer kept
+// but not yet written to the case).
 type HandoffQuery struct {
-	Tenant   string
-	Steps    []string
-	Routed   bool
-	Due      time.Time
-	AfterSeq int64 // keyset paging: FeedSeq > AfterSeq
-	Limit    int
+	Tenant       string
+	Steps        []string
+	Routed       bool
+	Due          time.Time
+	StatusBehind bool
+	AfterSeq     int64 // keyset paging: FeedSeq > AfterSeq
+	Limit        int
 }
 
 // HandoffCount is the number of cases of a service in a step.

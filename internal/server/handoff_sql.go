@@ -176,6 +176,9 @@ func (h handoffSQL) HandoffCases(ctx context.Context, q HandoffQuery) ([]Handoff
 	if q.Routed {
 		where = append(where, `service IN (SELECT service FROM handoff_route r WHERE r.tenant = handoff_case.tenant)`)
 	}
+	if q.StatusBehind {
+		where = append(where, `status <> step`)
+	}
 	if !q.Due.IsZero() {
 		where = append(where, `next_attempt_at <= ?`)
 		args = append(args, fmtTime(q.Due))

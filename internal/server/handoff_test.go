@@ -152,6 +152,16 @@ func TestHandoff_CaseState(t *testing.T) {
 	if due, _ := h.HandoffCases(k.ctx, HandoffQuery{Tenant: tenantA, Due: now}); len(due) != 0 {
 		t.Fatalf("a case waiting for its next attempt is due: %+v", due)
 	}
+	if behind, _ := h.HandoffCases(k.ctx, HandoffQuery{Tenant: tenantA, StatusBehind: true}); len(behind) != 1 {
+		t.Fatalf("a case whose status is not its step: %+v", behind)
+	}
+	got.Status, got.UpdatedAt = got.Step, now
+	if err := h.UpdateHandoffCase(k.ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if behind, _ := h.HandoffCases(k.ctx, HandoffQuery{Tenant: tenantA, StatusBehind: true}); len(behind) != 0 {
+		t.Fatalf("a case whose status is its step: %+v", behind)
+	}
 	if _, err := h.HandoffCase(k.ctx, tenantA, domain.NewID()); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown case: %v", err)
 	}
