@@ -118,7 +118,8 @@ func runHandoff(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return fail(err)
 	}
 	defer srv.Close()
-	cfg := handoff.Config{Server: srv, Tenant: f.tenant, Log: log, Lease: f.lease,
+	host, _ := os.Hostname()
+	cfg := handoff.Config{Server: srv, Tenant: f.tenant, Log: log, Lease: f.lease, Owner: fmt.Sprintf("%s/%d", host, os.Getpid()),
 		Retry: backoff.Policy{Min: f.retryMin, Max: f.retryMax, Jitter: true}, Pause: crashPause(stderr)}
 	if !f.dryRun {
 		if cfg.Sender, err = newSender(f); err != nil {
