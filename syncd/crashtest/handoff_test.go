@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -354,4 +355,70 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// `syncd handoff --callback-listen`: the running worker (its regular poll
+// an hour away) takes the service's signed notification and writes the
+// answer at once; a notification with a wrong HMAC is answered 401.
+func TestHandoff_CallbackEndpoint(t *testing.T) {
+	k := newHandoffKit(t, fitconnecttest.Options{}, 1, "meldebescheinigung")
+	secret := []byte("the-callback-secret")
+	secretFile := filepath.Join(k.dir, "callback-secret")
+	if err := os.WriteFile(secretFile, secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	p := k.start("handoff-daemon", append(append(append([]string{"handoff"}, k.dbArgs()...), k.flags...),
+		"--poll", "1h", "--callback-listen", addr, "--callback-secret-file", secretFile)...)
+	t.Cleanup(p.kill)
+	url := "http://" + addr + "/callback"
+	waitLog(t, p, "hand-off pass")
+	body := []byte(`{"type":"` + fitconnecttest.CallbackTypeNewEvents + `"}`)
+	req, err := fitconnecttest.CallbackRequest(t.Context(), url, []byte("wrong-secret"), time.Now(), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong HMAC answered %d", resp.StatusCode)
+	}
+	k.fc.SetCallback(url, secret)
+	if err := k.fc.Accept(k.fc.Submissions()[0].SubmissionID); err != nil {
+		t.Fatal(err)
+	}
+	waitLog(t, p, "status=accepted")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cases := k.mustRun(append(append([]string{"admin", "handoff-cases"}, k.dbArgs()...), "--tenant", tenant, "--step", "accepted")...)
+		if strings.Contains(cases, k.cases[0]) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the answer did not arrive through the callback:\n%s", cases)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if res := k.fc.CallbackResults(); len(res) == 0 || res[len(res)-1].Status != http.StatusNoContent {
+		t.Fatalf("callback deliveries %+v", res)
+	}
+}
+
+// waitLog waits until the process's log holds want.
+func waitLog(t *testing.T, p *proc, want string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := os.ReadFile(p.log)
+		if strings.Contains(string(b), want) {
+			return
+		}
+		if !p.running() || time.Now().After(deadline) {
+			t.Fatalf("syncd handoff did not log %q (%v):\n%s", want, p.err, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
