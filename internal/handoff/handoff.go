@@ -78,6 +78,8 @@ type Config struct {
 	// before the next pass tries it again.
 	Retry backoff.Policy
 	Tries int
+	// Parallel is how many cases are handed off at a time (default 4).
+	Parallel int
 	// Owner names this worker in the tenant's lease; Lease is how long
 	// the lease holds without renewal (default 1m).
 	Owner string
@@ -128,16 +130,16 @@ var (
 
 // Worker hands off one tenant's cases.
 type Worker struct {
-	cfg  Config
-	srv  *server.Server
-	h    server.HandoffStore
-	log  *slog.Logger
-	poke chan string // case ids (FIT-Connect's) whose events to poll now; "" all
+	cfg   Config
+	srv   *server.Server
+	h     server.HandoffStore
+	log   *slog.Logger
+	poke  chan string // case ids (FIT-Connect's) whose events to poll now; "" all
+	mu    sync.Mutex  // guards lease and recipients
+	lease time.Time   // when the lease was last renewed
 	// recipients are the checked recipients of this pass, by destination
 	// and service.
 	recipients map[string]Encrypter
-	mu         sync.Mutex // guards leaseAt
-	lease      time.Time  // when the lease was last renewed
 }
 
 // New makes a worker.
@@ -165,6 +167,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Tries <= 0 {
 		cfg.Tries = 6
+	}
+	if cfg.Parallel <= 0 {
+		cfg.Parallel = 4
 	}
 	if cfg.Lease <= 0 {
 		cfg.Lease = time.Minute

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/domain"
@@ -24,48 +25,111 @@ import (
 var sendSteps = []string{server.StepDue, server.StepCreated, server.StepUploading}
 
 // handOffDue hands off every routed case that is due by due (zero: every
-// one, also those waiting after a failure), in feed order. A passing
-// failure that outlasts its tries ends the pass (the service is down; the
-// next pass tries again), leaving the rest waiting.
+// one, also those waiting after a failure), taken in feed order, up to
+// cfg.Parallel at a time. A passing failure that outlasts its tries ends
+// the pass (the service is down; the next pass tries again): no further
+// case is taken, the rest wait.
 func (w *Worker) handOffDue(ctx context.Context, due time.Time) (Stats, error) {
-	var st Stats
 	routes, err := w.routes(ctx)
 	if err != nil {
-		return st, err
+		return Stats{}, err
 	}
 	// A destination's key is fetched and checked once a pass, not once a
 	// case; the next pass checks it anew.
+	w.mu.Lock()
 	w.recipients = map[string]Encrypter{}
+	w.mu.Unlock()
+	b := &batch{w: w, sem: make(chan struct{}, w.cfg.Parallel)}
 	var after int64
-	for {
+	for !b.stopped() {
 		cs, err := w.h.HandoffCases(ctx, server.HandoffQuery{Tenant: w.cfg.Tenant, Steps: sendSteps, Routed: true,
 			Due: due, AfterSeq: after, Limit: 200})
 		if err != nil {
-			return st, fmt.Errorf("handoff: %w", err)
+			b.stop(fmt.Errorf("handoff: %w", err))
+			break
 		}
 		if len(cs) == 0 {
-			return st, nil
+			break
 		}
 		for i := range cs {
-			if err := w.renew(ctx); err != nil {
-				return st, err
+			if b.stopped() {
+				break
 			}
-			c := &cs[i]
-			err := w.handOff(ctx, c, routes[c.Service])
-			switch {
-			case err == nil && c.Step == server.StepSubmitted:
-				st.Submitted++
-			case err == nil && c.Step == server.StepFailed:
-				st.Failed++
-			case errors.Is(err, ErrTemporary):
-				st.Waiting += w.countWaiting(ctx)
-				return st, nil
-			case err != nil:
-				return st, err
-			}
+			b.start(ctx, &cs[i], routes[cs[i].Service])
 		}
 		after = cs[len(cs)-1].FeedSeq
 	}
+	return b.wait(ctx)
+}
+
+// batch is the cases of one pass in flight.
+type batch struct {
+	w    *Worker
+	sem  chan struct{} // one token per case in flight
+	wg   sync.WaitGroup
+	mu   sync.Mutex // guards the rest
+	st   Stats
+	err  error // the error that ended the pass
+	temp bool  // the pass ended on a passing failure
+}
+
+func (b *batch) stopped() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err != nil || b.temp
+}
+
+func (b *batch) stop(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err == nil {
+		b.err = err
+	}
+}
+
+// start hands off one case once a place is free.
+func (b *batch) start(ctx context.Context, c *server.HandoffCase, route string) {
+	select {
+	case b.sem <- struct{}{}:
+	case <-ctx.Done():
+		b.stop(ctx.Err())
+		return
+	}
+	b.wg.Add(1)
+	go func() {
+		defer b.wg.Done()
+		defer func() { <-b.sem }()
+		if err := b.w.renew(ctx); err != nil {
+			b.stop(err)
+			return
+		}
+		b.done(c, b.w.handOff(ctx, c, route))
+	}()
+}
+
+// done counts how a case went.
+func (b *batch) done(c *server.HandoffCase, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	switch {
+	case err == nil && c.Step == server.StepSubmitted:
+		b.st.Submitted++
+	case err == nil && c.Step == server.StepFailed:
+		b.st.Failed++
+	case errors.Is(err, ErrTemporary):
+		b.temp = true
+	case err != nil && b.err == nil:
+		b.err = err
+	}
+}
+
+// wait waits for the cases in flight and returns the pass's outcome.
+func (b *batch) wait(ctx context.Context) (Stats, error) {
+	b.wg.Wait()
+	if b.temp && b.err == nil {
+		b.st.Waiting += b.w.countWaiting(ctx)
+	}
+	return b.st, b.err
 }
 
 // countWaiting counts the cases still to send after a pass stopped.
@@ -171,7 +235,10 @@ func (s *submission) prepare(ctx context.Context) error {
 		return permanent(errors.New("no submission service configured"))
 	}
 	key := c.DestinationID + " " + s.svc.Identifier
-	if to, ok := w.recipients[key]; ok {
+	w.mu.Lock()
+	to, ok := w.recipients[key]
+	w.mu.Unlock()
+	if ok {
 		s.to = to
 		return nil
 	}
@@ -186,7 +253,9 @@ func (s *submission) prepare(ctx context.Context) error {
 	if a, ok := s.to.(schemaLister); ok && !a.Accepts(doc.SchemaURI, doc.MimeType) {
 		return permanent(fmt.Errorf("%w: %s (%s) for %s", ErrSchemaNotListed, doc.SchemaURI, doc.MimeType, s.svc.Identifier))
 	}
+	w.mu.Lock()
 	w.recipients[key] = s.to
+	w.mu.Unlock()
 	return nil
 }
 
