@@ -50,6 +50,7 @@ type handoffFlags struct {
 	once, dryRun                        bool
 	caseID                              string
 	poll, lease, retryMin, retryMax     time.Duration
+	parallel                            int
 	callbackListen, callbackSecretFile  string
 }
 
@@ -70,6 +71,7 @@ func parseHandoffFlags(args []string, stderr io.Writer) (*handoffFlags, bool) {
 	fs.BoolVar(&f.dryRun, "dry-run", false, "with --case: print the case's metadata and data, send nothing")
 	fs.StringVar(&f.caseID, "case", "", "the case of --dry-run")
 	fs.DurationVar(&f.poll, "poll", 30*time.Second, "how often to look for sealed cases and answers")
+	fs.IntVar(&f.parallel, "parallel", 4, "cases handed off at a time")
 	fs.DurationVar(&f.lease, "lease", time.Minute, "how long a worker that died keeps another from taking over")
 	fs.DurationVar(&f.retryMin, "retry-min", 500*time.Millisecond, "first wait after a passing failure (network, 5xx)")
 	fs.DurationVar(&f.retryMax, "retry-max", time.Minute, "longest wait between tries")
@@ -120,7 +122,8 @@ func runHandoff(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	defer srv.Close()
 	host, _ := os.Hostname()
 	cfg := handoff.Config{Server: srv, Tenant: f.tenant, Log: log, Lease: f.lease, Owner: fmt.Sprintf("%s/%d", host, os.Getpid()),
-		Retry: backoff.Policy{Min: f.retryMin, Max: f.retryMax, Jitter: true}, Pause: crashPause(stderr)}
+		Parallel: f.parallel,
+		Retry:    backoff.Policy{Min: f.retryMin, Max: f.retryMax, Jitter: true}, Pause: crashPause(stderr)}
 	if !f.dryRun {
 		if cfg.Sender, err = newSender(f); err != nil {
 			return fail(err)
