@@ -269,11 +269,26 @@ func TestHandoff_ThousandCasesInOneRun(t *testing.T) {
 	}
 }
 
-// A dry run prints the metadata and data of a case, unencrypted, and sends
-// nothing.
+// A dry run prints the metadata and data of a case of each service,
+// unencrypted, and sends nothing.
 func TestHandoff_DryRun(t *testing.T) {
-	k := newHandoffKit(t, fitconnecttest.Options{}, 1, "hundeanmeldung")
-	out := k.mustRun(append(append([]string{"handoff"}, k.dbArgs()...), "--tenant", tenant, "--dry-run", "--case", k.cases[0])...)
+	services := []string{"anmeldung", "meldebescheinigung", "fuehrungszeugnis", "hundeanmeldung", "bewohnerparkausweis"}
+	k := newHandoffKit(t, fitconnecttest.Options{}, 1, services...)
+	for i, id := range k.cases {
+		out := k.mustRun(append(append([]string{"handoff"}, k.dbArgs()...), "--tenant", tenant, "--dry-run", "--case", id)...)
+		checkDryRun(t, services[i], out)
+	}
+	if n := k.fc.TokensIssued(); n != 0 || len(k.fc.Submissions()) != 0 {
+		t.Fatalf("a dry run spoke to the service: %d tokens, %d submissions", n, len(k.fc.Submissions()))
+	}
+}
+
+// checkDryRun checks a dry run's output: pretty JSON of the metadata and
+// the data, the metadata naming the data's SHA-512 and the service's
+// LeiKa id, with three attachments (the signature) for a service signed
+// on the pad.
+func checkDryRun(t *testing.T, service, out string) {
+	t.Helper()
 	var doc struct {
 		Metadata struct {
 			ContentStructure struct {
@@ -282,28 +297,35 @@ func TestHandoff_DryRun(t *testing.T) {
 				}
 				Attachments []struct{ AttachmentID string }
 			}
+			PublicServiceType struct{ Identifier string }
 		}
 		Data json.RawMessage
 	}
 	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatalf("dry run output is not JSON: %v\n%s", err, out)
+		t.Fatalf("%s: dry run output is not JSON: %v\n%s", service, err, out)
 	}
 	var data bytes.Buffer
 	if err := json.Compact(&data, doc.Data); err != nil {
 		t.Fatal(err)
 	}
-	if len(doc.Metadata.ContentStructure.Attachments) != 3 || doc.Metadata.ContentStructure.Data.Hash.Type != "sha512" {
-		t.Errorf("metadata: %+v", doc.Metadata)
-	}
 	sum := sha512.Sum512(data.Bytes())
-	if doc.Metadata.ContentStructure.Data.Hash.Content != hex.EncodeToString(sum[:]) {
-		t.Errorf("the metadata's data hash is not the SHA-512 of the data shown")
+	if h := doc.Metadata.ContentStructure.Data.Hash; h.Type != "sha512" || h.Content != hex.EncodeToString(sum[:]) {
+		t.Errorf("%s: the metadata's data hash is not the SHA-512 of the data shown", service)
+	}
+	cat, _ := catalog.LoadEmbedded()
+	svc, _ := cat.Service(service)
+	if doc.Metadata.PublicServiceType.Identifier != svc.LeiKa {
+		t.Errorf("%s: public service type %q, want %q", service, doc.Metadata.PublicServiceType.Identifier, svc.LeiKa)
+	}
+	want := 0
+	if svc.MustSign {
+		want = 3
+	}
+	if n := len(doc.Metadata.ContentStructure.Attachments); n != want {
+		t.Errorf("%s: %d attachments in the metadata, want %d", service, n, want)
 	}
 	if !strings.Contains(out, "\n  ") {
-		t.Errorf("dry run output is not pretty:\n%s", out)
-	}
-	if n := k.fc.TokensIssued(); n != 0 || len(k.fc.Submissions()) != 0 {
-		t.Fatalf("a dry run spoke to the service: %d tokens, %d submissions", n, len(k.fc.Submissions()))
+		t.Errorf("%s: dry run output is not pretty:\n%s", service, out)
 	}
 }
 
