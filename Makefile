@@ -111,7 +111,8 @@ test-linux:
 	$(GO) test -count=1 -skip '^(TestConvergence|TestCrash_.*)$$' ./...
 	@$(MAKE) --no-print-directory reliability
 	@echo "again with the central server on PostgreSQL (BK_TEST_SERVER_DB=postgres):"
-	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 ./internal/server/
+	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 ./internal/server/ ./internal/handoff/...
+	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 -run '^TestHandoff_' ./syncd/crashtest
 	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 -skip '^(TestConvergence|TestSoak|TestPostgresRestart_.*)$$' ./syncd/
 	@BK_TEST_SERVER_DB=postgres $(MAKE) --no-print-directory reliability
 	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/... ./app/demo/...
