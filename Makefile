@@ -34,7 +34,8 @@ FUZZ_TARGETS := ./internal/mrz:FuzzParse \
 	./hardware/idreader:FuzzDecoderRTE ./hardware/idreader:FuzzDecoderAuto \
 	./hardware/sigpad:FuzzDecode ./hardware/sigpad/iso19794:FuzzUnmarshal \
 	./internal/crypto:FuzzDecrypt ./internal/hlc:FuzzParse ./internal/catalog:FuzzLoad \
-	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/validate:FuzzPartialDate ./internal/merge:FuzzApply
+	./internal/validate:FuzzSteuerID ./internal/validate:FuzzIBAN ./internal/validate:FuzzPartialDate ./internal/merge:FuzzApply \
+	./internal/fitconnect:FuzzPeek ./internal/fitconnect:FuzzProblems
 
 .PHONY: deps dist-deps dist build test test-linux test-short fuzz fuzz-short bench bench-sync soak reliability run screenshots clean
 
@@ -110,7 +111,8 @@ test-linux:
 	$(GO) test -count=1 -skip '^(TestConvergence|TestCrash_.*)$$' ./...
 	@$(MAKE) --no-print-directory reliability
 	@echo "again with the central server on PostgreSQL (BK_TEST_SERVER_DB=postgres):"
-	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 ./internal/server/
+	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 ./internal/server/ ./internal/handoff/...
+	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 -run '^TestHandoff_' ./syncd/crashtest
 	BK_TEST_SERVER_DB=postgres $(GO) test -count=1 -skip '^(TestConvergence|TestSoak|TestPostgresRestart_.*)$$' ./syncd/
 	@BK_TEST_SERVER_DB=postgres $(MAKE) --no-print-directory reliability
 	CGO_ENABLED=0 $(GO) test -count=1 ./app/ui/... ./app/demo/...

@@ -1,6 +1,7 @@
 // Package assets owns the files the kit carries inside its binary: the
 // service catalog (catalog/*.json, one definition per service, read by
-// internal/catalog), the app icon, and the app's translations.
+// internal/catalog), the hand-off data schemas (schemas/), the app icon,
+// and the app's translations.
 package assets
 
 import (
@@ -13,6 +14,13 @@ import (
 //
 //go:embed catalog/*.json
 var Catalog embed.FS
+
+// Schemas holds the JSON Schemas (draft 2020-12) of the data documents a
+// sealed case hands off, one per service and layout version, under
+// "schemas/<service>-<version>.schema.json" (see internal/handoff/casedoc).
+//
+//go:embed schemas/*.schema.json
+var Schemas embed.FS
 
 // Translations holds the app's translations under "translations/": the
 // app's German text is the key, each file maps it to one other language

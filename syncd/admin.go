@@ -34,7 +34,14 @@ const adminUsage = `usage: syncd admin <command> --db SERVER.db [flags]
                               for the demo kit; prints the visit's id
   copy --from SRC --to DST [--tenant T] --master-key FILE
                               move tenants to another server database (SQLite or PostgreSQL),
-                              feed positions, devices and uploads unchanged`
+                              feed positions, devices and uploads unchanged
+  handoff-route --tenant T --service S --destination UUID
+                              name the FIT-Connect destination of a service (syncd handoff)
+  handoff-routes [--tenant T] list the routes with their cases counted by step
+  handoff-cases --tenant T [--step STEP]
+                              list the cases handed off, with why one failed or was rejected
+  handoff-retry --tenant T (--case ID | --step failed)
+                              give failed cases back to syncd handoff (after the cause is fixed)`
 
 // runAdmin implements `syncd admin`: what an operator of the central server
 // does by hand, on the server's database.
@@ -52,6 +59,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	if sub == "staff-add" {
 		return runStaffAdd(ctx, args[1:], stdout, stderr)
+	}
+	if sub == "handoff-route" || sub == "handoff-routes" || sub == "handoff-cases" || sub == "handoff-retry" {
+		return runHandoffAdmin(ctx, sub, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("admin "+sub, flag.ContinueOnError)
 	fs.SetOutput(stderr)

@@ -66,14 +66,15 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	serverDB := fs.String("server-db", "", "with --server: their database (SQLite file or postgres:// URL), for enrolment codes")
 	masterKey := fs.String("master-key", "", "with --server-db: the servers' master key file (default as syncd serve: $BK_MASTER_KEY_FILE)")
 	tenant := fs.String("tenant", "bench", "tenant to use")
-	dir := fs.String("dir", "", "work directory (default: a temporary one, removed afterwards)")
+	dir := fs.String("dir", "", "work directory, kept afterwards with central.db and its master key (default: a temporary one, removed)")
+	sealed := fs.Int("sealed", 0, "cases each laptop signs (simulated pad), confirms (four-eyes) and seals before it syncs, spread over the catalog's services")
 	asJSON := fs.Bool("json", false, "print only the JSON result")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the bench process (the server) to this file, and each agent's per phase beside it (FILE.agent-laptop-NN-PHASE.prof)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if *k < 1 || *n < 0 || *m < 0 || *payload < 1 {
-		fmt.Fprintln(stderr, "syncd bench: --laptops >= 1, --docs >= 0, --shared >= 0, --payload >= 1")
+	if *k < 1 || *n < 0 || *m < 0 || *payload < 1 || *sealed < 0 {
+		fmt.Fprintln(stderr, "syncd bench: --laptops >= 1, --docs >= 0, --shared >= 0, --payload >= 1, --sealed >= 0")
 		return 2
 	}
 	if *cpuProfile != "" {
@@ -90,10 +91,13 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 	}
 	res, err := bench(ctx, benchConfig{profile: *cpuProfile != "", profilePrefix: agentProfilePrefix(*cpuProfile), laptops: *k, docs: *n, shared: *m, payload: *payload, serverURL: *serverURL,
-		serverDB: *serverDB, masterKey: *masterKey, tenant: *tenant, dir: *dir, logf: logf})
+		serverDB: *serverDB, masterKey: *masterKey, tenant: *tenant, dir: *dir, logf: logf, sealed: *sealed})
 	if err != nil {
 		fmt.Fprintf(stderr, "syncd bench: %v\n", err)
 		return 2
+	}
+	if *dir != "" {
+		benchPrintKept(stderr, *dir, *serverDB, *masterKey, *tenant)
 	}
 	enc := json.NewEncoder(stdout)
 	if !*asJSON {
@@ -119,6 +123,7 @@ type benchConfig struct {
 	// profilePrefix, when not "", puts the agents' profiles at
 	// PREFIX-<laptop>-<phase>.prof instead (beside the server's).
 	profilePrefix string
+	sealed        int // sealed cases per laptop (bench_sealed.go)
 }
 
 type benchLaptop struct {
@@ -250,6 +255,9 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 		return res, err
 	}
 	res.WriteSeconds = time.Since(t0).Seconds()
+	if err := benchSealCases(ctx, laptops, cfg); err != nil {
+		return res, err
+	}
 	res.SharedEdits = cfg.laptops * cfg.shared
 	for _, l := range laptops {
 		c, _, err := l.st.Pending(ctx)
@@ -295,9 +303,9 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 	}
 	res.PullSeconds = time.Since(start).Seconds()
 	res.AgentPeakRSSMiB = max(res.AgentPeakRSSMiB, run3.rss)
-	if res.PulledChanges, err = observer.st.RemoteChanges(ctx); err != nil {
-		return res, err
-	}
+	// The agent's own count: compaction folds pulled entries of records
+	// edited more than once, so the rows kept on the laptop undercount.
+	res.PulledChanges = run3.pulled
 	res.Phases = append(res.Phases, meter.stop(run3, res.PulledChanges))
 	res.PullPerSecond = float64(res.PulledChanges) / res.PullSeconds
 	cfg.logf("initial pull of %d changes (head %d) in %.1fs", res.PulledChanges, head, res.PullSeconds)

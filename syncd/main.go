@@ -26,6 +26,7 @@ var commands = map[string]command{
 	"agent":   {"run the laptop's sync agent; enroll; sync once; status", runAgent},
 	"admin":   {"operate the central server: tenants, enrolment codes, devices, revocation", runAdmin},
 	"export":  {"canonical dump of a field store or a server tenant", runExport},
+	"handoff": {"hand sealed cases off to the authorities through FIT-Connect; their answers back", runHandoff},
 	"bench":   {"load generator and benchmark of the whole sync path", runBench},
 	"version": {"print the version", runVersion},
 }

@@ -123,4 +123,5 @@ var (
 	ErrBadCondition     = errors.New("bad condition")
 	ErrUnknownSource    = errors.New("unknown or unfitting prefill source")
 	ErrBadFee           = errors.New("bad fee")
+	ErrBadLeiKa         = errors.New("bad LeiKa identifier")
 )

@@ -115,6 +115,9 @@ func TestLoadEmbedded_ServiceFacts(t *testing.T) {
 			t.Errorf("%s: version, description or English label missing", tt.id)
 		}
 	}
+	if got := service(t, "anmeldung").LeiKa; got != "urn:de:fim:leika:leistung:99115005104000" {
+		t.Errorf("anmeldung LeiKa %q, want the Bundesportal's Wohnsitz-Anmeldung 99115005104000", got)
+	}
 	if got := service(t, "anmeldung").Deadline.DE; !strings.Contains(got, "zwei Wochen") {
 		t.Errorf("anmeldung deadline %q does not say two weeks", got)
 	}
@@ -491,5 +494,25 @@ func TestLoad_EmptyDirectory(t *testing.T) {
 	_, err := catalog.Load(fstest.MapFS{"README.txt": {Data: []byte("x")}})
 	if !errors.Is(err, catalog.ErrEmptyCatalog) {
 		t.Errorf("got %v, want ErrEmptyCatalog", err)
+	}
+}
+
+// Every shipped service names its LeiKa service, so that it can be handed
+// off through FIT-Connect; no two share one.
+func TestEmbedded_EveryServiceHasLeiKa(t *testing.T) {
+	c, err := catalog.LoadEmbedded()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, s := range c.Services() {
+		key, ok := strings.CutPrefix(s.LeiKa, "urn:de:fim:leika:leistung:")
+		if !ok || len(key) != 14 {
+			t.Errorf("%s: LeiKa %q is not urn:de:fim:leika:leistung:<14 digits>", s.ID, s.LeiKa)
+		}
+		if other, dup := seen[s.LeiKa]; dup {
+			t.Errorf("%s and %s share LeiKa %s", s.ID, other, s.LeiKa)
+		}
+		seen[s.LeiKa] = s.ID
 	}
 }

@@ -24,6 +24,7 @@ type serviceDef struct {
 	ID          string       `json:"id"`
 	Version     int          `json:"version"`
 	Law         string       `json:"law"`
+	LeiKa       string       `json:"leika"`
 	Label       Text         `json:"label"`
 	Description Text         `json:"description"`
 	Fees        []feeDef     `json:"fees"`
@@ -91,6 +92,10 @@ func (v *validatorDef) UnmarshalJSON(b []byte) error {
 }
 
 var idRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+// leikaRE is a service of the Leistungskatalog (LeiKa) as FIT-Connect
+// names it: the URN prefix and the 14-digit Leistungsschlüssel.
+var leikaRE = regexp.MustCompile(`^urn:de:fim:leika:leistung:[0-9]{14}$`)
 var optionValueRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 // decodeStrict decodes exactly one JSON value, raw, into v, refusing
@@ -182,7 +187,7 @@ func parseService(file string, data []byte) (*Service, []error) {
 		return nil, b.errs
 	}
 	s := &Service{
-		ID: def.ID, Version: def.Version, Law: def.Law,
+		ID: def.ID, Version: def.Version, Law: def.Law, LeiKa: def.LeiKa,
 		Label: def.Label, Description: def.Description, Deadline: def.Deadline,
 		byID: map[string]*Field{},
 	}
@@ -197,6 +202,9 @@ func parseService(file string, data []byte) (*Service, []error) {
 	}
 	if strings.TrimSpace(def.Law) == "" {
 		b.fail("", "\"law\" (the legal basis): %w", ErrMissing)
+	}
+	if def.LeiKa != "" && !leikaRE.MatchString(def.LeiKa) {
+		b.fail("", "\"leika\" %q must be urn:de:fim:leika:leistung: and the 14-digit key: %w", def.LeiKa, ErrBadLeiKa)
 	}
 	if def.Label.DE == "" {
 		b.fail("", "service label: %w", ErrMissingLabel)

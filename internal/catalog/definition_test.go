@@ -63,6 +63,12 @@ func TestLoad_BrokenDefinitions(t *testing.T) {
 		field    string // "" if the error concerns no field
 		mention  string // a further word the message must contain
 	}{
+		{"LeiKa identifier without the URN prefix",
+			`"version": 1,`, `"version": 1, "leika": "99115005104000",`,
+			catalog.ErrBadLeiKa, "", "99115005104000"},
+		{"LeiKa key of the wrong length",
+			`"version": 1,`, `"version": 1, "leika": "urn:de:fim:leika:leistung:9911500510400",`,
+			catalog.ErrBadLeiKa, "", "leika"},
 		{"unknown field type",
 			`"id": "plz", "type": "text"`, `"id": "plz", "type": "postleitzahl"`,
 			catalog.ErrUnknownType, "plz", "postleitzahl"},

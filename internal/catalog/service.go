@@ -57,9 +57,14 @@ var fieldTypes = map[FieldType]validate.ValueKind{
 
 // Service is one kind of application.
 type Service struct {
-	ID          string
-	Version     int
-	Law         string // legal basis, e.g. "BMG §§ 17, 23, 24"
+	ID      string
+	Version int
+	Law     string // legal basis, e.g. "BMG §§ 17, 23, 24"
+	// LeiKa identifies the service in the federal Leistungskatalog, as
+	// FIT-Connect names it: "urn:de:fim:leika:leistung:<14-digit key>";
+	// empty if the definition names none (the kit cannot hand such a
+	// service off).
+	LeiKa       string
 	Label       Text
 	Description Text
 	Fees        []Fee

@@ -138,6 +138,18 @@ var copyTables = []*copyTable{
 		where: "tenant = $1", order: "id", tenantCol: 0},
 	{name: "office_case", cols: cols("tenant:t record_id:t status:t service_id:t visit_id:t day:t clerk:t arrived_at:t version:i"),
 		where: "tenant = $1", order: "record_id", tenantCol: 0},
+	// The hand-off to the specialist procedures: routes, where each case
+	// stands (its submission ids, so that a case is not submitted twice
+	// after the move), and the worker's place in the feed (positions are
+	// kept) with its lease, which runs out.
+	{name: "handoff_route", cols: cols("tenant:t service:t destination_id:t created_at:t created_by:t"),
+		where: "tenant = $1", order: "service", tenantCol: 0},
+	{name: "handoff_case", cols: cols("tenant:t case_id:t service:t feed_seq:i destination_id:t submission_id:t " +
+		"fitconnect_case_id:t step:t attachments_done:t attempts:i last_error:t next_attempt_at:t submitted_at:t " +
+		"status:t reason:t event_offset:i events_refused:i created_at:t updated_at:t"),
+		where: "tenant = $1", order: "case_id", tenantCol: 0},
+	{name: "handoff_worker", cols: cols("tenant:t feed_seq:i owner:t lease_until:t"),
+		where: "tenant = $1", order: "tenant", tenantCol: 0},
 	// The tenant's policy (policy.<tenant>.*) and the server's clock, of
 	// which the importer keeps the greater.
 	{name: "meta", cols: cols("key:t value:t"),

@@ -112,7 +112,8 @@ type pgStore struct {
 	// committed.
 	afterSeqs func(tenant string)
 
-	officeSQL // the office's tables (office_sql.go)
+	officeSQL  // the office's tables (office_sql.go)
+	handoffSQL // the hand-off's tables (handoff_sql.go)
 }
 
 // openPostgres connects to the database at url and brings its schema up
@@ -121,6 +122,7 @@ func openPostgres(ctx context.Context, dbURL string) (*pgStore, error) {
 	name := RedactDB(dbURL)
 	s := &pgStore{name: name}
 	s.officeSQL = officeSQL{pgOffice{s}}
+	s.handoffSQL = handoffSQL{pgOffice{s}}
 	var err error
 	if s.w, err = newPool(ctx, dbURL, name); err != nil {
 		return nil, err

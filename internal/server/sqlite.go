@@ -114,7 +114,8 @@ type sqliteStore struct {
 	stopCP func()        // stops the checkpointer
 	cpDone chan struct{} // closed when it has stopped
 
-	officeSQL // the office's tables (office_sql.go)
+	officeSQL  // the office's tables (office_sql.go)
+	handoffSQL // the hand-off's tables (handoff_sql.go)
 }
 
 // openSQLite opens (creating if need be) the database at path and brings
@@ -125,6 +126,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	}
 	s := &sqliteStore{stmts: map[string]*sql.Stmt{}, batch: map[string]bool{}, rst: map[string]*sql.Stmt{}}
 	s.officeSQL = officeSQL{sqliteOffice{s}}
+	s.handoffSQL = handoffSQL{sqliteOffice{s}}
 	var err error
 	if s.w, err = sql.Open("sqlite", dsn(path, false)); err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)

@@ -91,7 +91,8 @@ type Tx interface {
 // Store is the server's database.
 type Store interface {
 	Lookup
-	OfficeStore // the town hall's web application (office.go)
+	OfficeStore  // the town hall's web application (office.go)
+	HandoffStore // the hand-off to the specialist procedures (handoff.go)
 	// Update runs fn in one write transaction and commits it if fn
 	// returns nil. The write transactions of one tenant run one at a
 	// time, across all processes sharing the database, and commit in the
