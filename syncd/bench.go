@@ -21,11 +21,10 @@ import (
 	"time"
 
 	"github.com/buergerkoffer/kit/internal/agent"
-	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/domain"
+	"github.com/buergerkoffer/kit/internal/handoff/casedoc/sample"
 	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
-	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 // BenchResult is what `syncd bench` prints.
@@ -357,38 +356,8 @@ func bench(ctx context.Context, cfg benchConfig) (BenchResult, error) {
 }
 
 func benchEnrol(ctx context.Context, srv *server.Server, url, tenant, path string) (*benchLaptop, error) {
-	st, err := store.Open(ctx, path, store.WithKDFParams(crypto.TestKDFParams))
+	st, ss, err := sample.Enrol(ctx, srv, url, tenant, path, filepath.Base(path), sample.Clerk{Username: "bench", Name: "Bench Clerk", Password: []byte("bench-password")})
 	if err != nil {
-		return nil, err
-	}
-	ss, err := st.Setup(ctx, "bench", "Bench Clerk", []byte("bench-password"))
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	pub, err := ss.DeviceKey(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	code, err := srv.IssueEnrolment(ctx, tenant, time.Hour)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	c, err := agent.NewClient(agent.ClientConfig{BaseURL: url})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	r, err := c.Enrol(ctx, syncproto.EnrolRequest{Code: code, Name: filepath.Base(path), LocalID: st.DeviceID(), PublicKey: pub})
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	if err := st.SaveEnrolment(ctx, store.Enrolment{ServerURL: url, Tenant: r.Tenant, DeviceID: r.DeviceID, Token: r.Token,
-		ServerPublicKey: r.ServerPublicKey, ServerKeyID: r.ServerKeyID}); err != nil {
-		st.Close()
 		return nil, err
 	}
 	return &benchLaptop{path: path, st: st, ss: ss}, nil

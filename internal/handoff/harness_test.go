@@ -27,7 +27,6 @@ import (
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/backoff"
 	"github.com/buergerkoffer/kit/internal/catalog"
-	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/fitconnect"
 	"github.com/buergerkoffer/kit/internal/fitconnect/fitconnecttest"
@@ -36,7 +35,6 @@ import (
 	"github.com/buergerkoffer/kit/internal/handoff/casedoc/sample"
 	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
-	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 const tenant = "musterstadt"
@@ -162,33 +160,10 @@ func (e *env) enrol() {
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
 	url := "http://" + ln.Addr().String()
-	if e.st, err = store.Open(ctx, filepath.Join(e.dir, "field.db"), store.WithKDFParams(crypto.TestKDFParams)); err != nil {
+	if e.st, e.ss, err = sample.Enrol(ctx, e.srv, url, tenant, filepath.Join(e.dir, "field.db"), "Laptop Nord", sample.Clerk{Username: "anna", Name: "Anna Amt", Password: []byte("Feldtag-2026!")}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { e.st.Close() })
-	if e.ss, err = e.st.Setup(ctx, "anna", "Anna Amt", []byte("Feldtag-2026!")); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := e.ss.DeviceKey(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := e.srv.IssueEnrolment(ctx, tenant, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := agent.NewClient(agent.ClientConfig{BaseURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.Enrol(ctx, syncproto.EnrolRequest{Code: code, Name: "Laptop Nord", LocalID: e.st.DeviceID(), PublicKey: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.st.SaveEnrolment(ctx, store.Enrolment{ServerURL: url, Tenant: r.Tenant, DeviceID: r.DeviceID, Token: r.Token,
-		ServerPublicKey: r.ServerPublicKey, ServerKeyID: r.ServerKeyID}); err != nil {
-		t.Fatal(err)
-	}
 	if e.w, err = sample.AddWitness(ctx, e.ss, "ben", []byte("Zweiter-Blick-1")); err != nil {
 		t.Fatal(err)
 	}

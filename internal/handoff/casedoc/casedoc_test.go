@@ -25,13 +25,11 @@ import (
 	"github.com/buergerkoffer/kit/hardware/sigpad/iso19794"
 	"github.com/buergerkoffer/kit/internal/agent"
 	"github.com/buergerkoffer/kit/internal/catalog"
-	"github.com/buergerkoffer/kit/internal/crypto"
 	"github.com/buergerkoffer/kit/internal/domain"
 	"github.com/buergerkoffer/kit/internal/handoff/casedoc"
 	"github.com/buergerkoffer/kit/internal/handoff/casedoc/sample"
 	"github.com/buergerkoffer/kit/internal/server"
 	"github.com/buergerkoffer/kit/internal/store"
-	"github.com/buergerkoffer/kit/internal/syncproto"
 )
 
 const tenant = "musterstadt"
@@ -84,33 +82,10 @@ func newField(t testing.TB) *field {
 func (f *field) enrol(url, path string) {
 	t, ctx := f.t, f.ctx
 	var err error
-	if f.st, err = store.Open(ctx, path, store.WithKDFParams(crypto.TestKDFParams)); err != nil {
+	if f.st, f.ss, err = sample.Enrol(ctx, f.srv, url, tenant, path, "Laptop Nord", sample.Clerk{Username: "anna", Name: "Anna Amt", Password: []byte("Feldtag-2026!")}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.st.Close() })
-	if f.ss, err = f.st.Setup(ctx, "anna", "Anna Amt", []byte("Feldtag-2026!")); err != nil {
-		t.Fatal(err)
-	}
-	pub, err := f.ss.DeviceKey(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	code, err := f.srv.IssueEnrolment(ctx, tenant, time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := agent.NewClient(agent.ClientConfig{BaseURL: url})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.Enrol(ctx, syncproto.EnrolRequest{Code: code, Name: "Laptop Nord", LocalID: f.st.DeviceID(), PublicKey: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.st.SaveEnrolment(ctx, store.Enrolment{ServerURL: url, Tenant: r.Tenant, DeviceID: r.DeviceID, Token: r.Token,
-		ServerPublicKey: r.ServerPublicKey, ServerKeyID: r.ServerKeyID}); err != nil {
-		t.Fatal(err)
-	}
 	if f.w, err = sample.AddWitness(ctx, f.ss, "ben", []byte("Zweiter-Blick-1")); err != nil {
 		t.Fatal(err)
 	}
