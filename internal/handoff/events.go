@@ -37,9 +37,6 @@ func (w *Worker) pollAnswers(ctx context.Context, only string, due time.Time) (S
 			if only != "" && c.FitConnectCaseID != only {
 				return nil
 			}
-			if err := w.renew(ctx); err != nil {
-				return err
-			}
 			got, err := w.answer(ctx, c)
 			st.add(got)
 			if errors.Is(err, ErrTemporary) {

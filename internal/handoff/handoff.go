@@ -130,13 +130,12 @@ var (
 
 // Worker hands off one tenant's cases.
 type Worker struct {
-	cfg   Config
-	srv   *server.Server
-	h     server.HandoffStore
-	log   *slog.Logger
-	poke  chan string // case ids (FIT-Connect's) whose events to poll now; "" all
-	mu    sync.Mutex  // guards lease and recipients
-	lease time.Time   // when the lease was last renewed
+	cfg  Config
+	srv  *server.Server
+	h    server.HandoffStore
+	log  *slog.Logger
+	poke chan string // case ids (FIT-Connect's) whose events to poll now; "" all
+	mu   sync.Mutex  // guards recipients
 	// recipients are the checked recipients of this pass, by destination
 	// and service.
 	recipients map[string]Encrypter
@@ -206,9 +205,6 @@ func (w *Worker) takeLease(ctx context.Context, wait time.Duration) error {
 		now := w.cfg.Now()
 		err := w.h.TakeHandoffLease(ctx, w.cfg.Tenant, w.cfg.Owner, now, now.Add(w.cfg.Lease))
 		if err == nil {
-			w.mu.Lock()
-			w.lease = time.Now()
-			w.mu.Unlock()
 			return nil
 		}
 		if !errors.Is(err, server.ErrLeaseHeld) || time.Now().After(deadline) {
@@ -223,15 +219,45 @@ func (w *Worker) takeLease(ctx context.Context, wait time.Duration) error {
 	}
 }
 
-// renew renews the lease when a third of it has passed.
-func (w *Worker) renew(ctx context.Context) error {
-	w.mu.Lock()
-	due := time.Since(w.lease) > w.cfg.Lease/3
-	w.mu.Unlock()
-	if !due {
-		return nil
+// leased runs fn while this worker holds the tenant's lease: it takes the
+// lease (waiting for another worker's to run out), renews it every third
+// of its length for as long as fn runs, however long one case takes, and
+// cancels fn's context when a renewal fails, so that a worker that lost
+// its lease stops before another one takes its cases.
+func (w *Worker) leased(ctx context.Context, fn func(context.Context) (Stats, error)) (Stats, error) {
+	if err := w.takeLease(ctx, w.cfg.Lease+5*time.Second); err != nil {
+		return Stats{}, err
 	}
-	return w.takeLease(ctx, 0)
+	run, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(w.cfg.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-run.Done():
+				return
+			case <-t.C:
+				if err := w.takeLease(run, 0); err != nil {
+					cancel(err)
+					return
+				}
+			}
+		}
+	}()
+	st, err := fn(run)
+	close(stop)
+	wg.Wait()
+	if lost := context.Cause(run); ctx.Err() == nil && lost != nil && !errors.Is(lost, context.Canceled) {
+		err = errors.Join(err, lost)
+	}
+	return st, err
 }
 
 // RunOnce is one pass: take the lease, find what was sealed since the last
@@ -243,10 +269,11 @@ func (w *Worker) RunOnce(ctx context.Context) (Stats, error) { return w.pass(ctx
 // pass is RunOnce; scheduled (Run's passes) takes only the cases whose
 // next attempt or poll is due, not all.
 func (w *Worker) pass(ctx context.Context, scheduled bool) (Stats, error) {
+	return w.leased(ctx, func(ctx context.Context) (Stats, error) { return w.passLeased(ctx, scheduled) })
+}
+
+func (w *Worker) passLeased(ctx context.Context, scheduled bool) (Stats, error) {
 	var st Stats
-	if err := w.takeLease(ctx, w.cfg.Lease+5*time.Second); err != nil {
-		return st, err
-	}
 	added, err := w.scan(ctx)
 	st.Added = added
 	if err != nil {
@@ -277,16 +304,27 @@ func (w *Worker) Run(ctx context.Context, poll time.Duration) error {
 			return nil
 		}
 		w.logPass(st, err)
-		timer := time.NewTimer(poll)
+		if !w.wait(ctx, poll) {
+			return nil
+		}
+	}
+}
+
+// wait waits for the next pass, polling the events of each case a
+// callback pokes meanwhile; false when ctx ended.
+func (w *Worker) wait(ctx context.Context, poll time.Duration) bool {
+	timer := time.NewTimer(poll)
+	defer timer.Stop()
+	for {
 		select {
 		case <-ctx.Done():
-			timer.Stop()
-			return nil
+			return false
 		case <-timer.C:
+			return true
 		case id := <-w.poke:
-			timer.Stop()
-			ans, err := w.pollAnswers(ctx, id, time.Time{})
-			w.logPass(ans, err)
+			w.logPass(w.leased(ctx, func(ctx context.Context) (Stats, error) {
+				return w.pollAnswers(ctx, id, time.Time{})
+			}))
 		}
 	}
 }

@@ -99,10 +99,6 @@ func (b *batch) start(ctx context.Context, c *server.HandoffCase, route string) 
 	go func() {
 		defer b.wg.Done()
 		defer func() { <-b.sem }()
-		if err := b.w.renew(ctx); err != nil {
-			b.stop(err)
-			return
-		}
 		b.done(c, b.w.handOff(ctx, c, route))
 	}()
 }
@@ -238,24 +234,25 @@ func (s *submission) prepare(ctx context.Context) error {
 	w.mu.Lock()
 	to, ok := w.recipients[key]
 	w.mu.Unlock()
-	if ok {
-		s.to = to
-		return nil
+	if !ok {
+		err = w.try(ctx, c, func(ctx context.Context) error {
+			var err error
+			to, err = w.cfg.Sender.Recipient(ctx, c.DestinationID, s.svc)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		w.mu.Lock()
+		w.recipients[key] = to
+		w.mu.Unlock()
 	}
-	err = w.try(ctx, c, func(ctx context.Context) error {
-		to, err := w.cfg.Sender.Recipient(ctx, c.DestinationID, s.svc)
-		s.to = to
-		return err
-	})
-	if err != nil {
-		return err
-	}
+	s.to = to
+	// Every case's schema is checked, also against a cached recipient:
+	// two versions of a service's schema can meet at one destination.
 	if a, ok := s.to.(schemaLister); ok && !a.Accepts(doc.SchemaURI, doc.MimeType) {
 		return permanent(fmt.Errorf("%w: %s (%s) for %s", ErrSchemaNotListed, doc.SchemaURI, doc.MimeType, s.svc.Identifier))
 	}
-	w.mu.Lock()
-	w.recipients[key] = s.to
-	w.mu.Unlock()
 	return nil
 }
 
