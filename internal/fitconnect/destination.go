@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
@@ -126,6 +127,9 @@ func (c *Client) Recipient(ctx context.Context, destinationID string, service Se
 	offered, ok := d.service(service.Identifier)
 	if !ok {
 		return Recipient{}, fmt.Errorf("%w (%s)", ErrServiceNotOffered, service.Identifier)
+	}
+	if !slices.Contains(d.MetadataVersions, MetadataVersion) {
+		return Recipient{}, fmt.Errorf("%w (%s; the destination takes %v)", ErrMetadataVersion, MetadataVersion, d.MetadataVersions)
 	}
 	key, err := c.destinationKey(ctx, destinationID, d.EncryptionKid, encryptionPolicy)
 	if err != nil {

@@ -37,9 +37,12 @@ var (
 	ErrKeyRefused          = errors.New("fitconnect: key refused")
 	ErrDestinationInactive = errors.New("fitconnect: destination is not active")
 	ErrServiceNotOffered   = errors.New("fitconnect: destination does not offer the service")
-	ErrEventRefused        = errors.New("fitconnect: event refused")
-	ErrCallbackRefused     = errors.New("fitconnect: callback refused")
-	ErrMetadataInvalid     = errors.New("fitconnect: metadata invalid")
+	// ErrMetadataVersion: the destination does not take the metadata
+	// version we send (MetadataVersion).
+	ErrMetadataVersion = errors.New("fitconnect: destination does not take our metadata version")
+	ErrEventRefused    = errors.New("fitconnect: event refused")
+	ErrCallbackRefused = errors.New("fitconnect: callback refused")
+	ErrMetadataInvalid = errors.New("fitconnect: metadata invalid")
 )
 
 // reason is a refusal of a kind: errors.Is matches both the reason and its kind.

@@ -16,7 +16,11 @@ import (
 )
 
 // MetadataSchemaURI is the metadata schema every document of this package names and meets.
-const MetadataSchemaURI = "https://schema.fitko.de/fit-connect/metadata/1.0.0/metadata.schema.json"
+const MetadataSchemaURI = "https://schema.fitko.de/fit-connect/metadata/" + MetadataVersion + "/metadata.schema.json"
+
+// MetadataVersion is the version of the metadata schema our documents
+// declare; a destination must list it in its metadataVersions.
+const MetadataVersion = "1.0.0"
 
 //go:embed schema/metadata.schema.json
 var metadataSchemaJSON []byte

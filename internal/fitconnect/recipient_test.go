@@ -79,6 +79,11 @@ func TestRecipient_RefusesDestination(t *testing.T) {
 	if !errors.Is(err, fitconnect.ErrServiceNotOffered) {
 		t.Fatalf("other service: err = %v, want ErrServiceNotOffered", err)
 	}
+	w.f.destination["metadataVersions"] = []string{"1.2.0"}
+	if _, err := w.c.Recipient(ctx, w.f.destID(), testService); !errors.Is(err, fitconnect.ErrMetadataVersion) {
+		t.Fatalf("metadata 1.2.0 only: err = %v, want ErrMetadataVersion", err)
+	}
+	w.f.destination["metadataVersions"] = []string{fitconnect.MetadataVersion}
 	for _, status := range []string{"created", "inactive", "archived", ""} {
 		w.f.destination["status"] = status
 		_, err := w.c.Recipient(ctx, w.f.destID(), testService)

@@ -39,7 +39,8 @@ func isPermanent(err error) bool {
 	}
 	var pm permanentError
 	return errors.As(err, &pm) || errors.Is(err, fitconnect.ErrKeyRefused) ||
-		errors.Is(err, fitconnect.ErrDestinationInactive) || errors.Is(err, fitconnect.ErrServiceNotOffered)
+		errors.Is(err, fitconnect.ErrDestinationInactive) || errors.Is(err, fitconnect.ErrServiceNotOffered) ||
+		errors.Is(err, fitconnect.ErrMetadataVersion)
 }
 
 // reason is the text kept and shown for a case that stopped.
