@@ -114,6 +114,7 @@ type pullRun struct {
 	// ownStubs: the device's own changes, merged as pushed, go as stubs
 	// (revision 2, unless it asked for them in full).
 	ownStubs bool
+	keyOnce  bool // a record's key once per page (revision 2)
 
 	out   *countingWriter
 	bw    *bufio.Writer
@@ -162,6 +163,7 @@ func (s *Server) newPullRun(w http.ResponseWriter, r *http.Request, dev Device) 
 		w.Header().Set("Content-Type", syncproto.PullTypeFrames)
 		p.lines = &pullFrames{syncproto.NewPullWriter(p.bw)}
 		p.ownStubs = r.URL.Query().Get(syncproto.QueryOwnFull) != "full"
+		p.keyOnce = true
 	} else {
 		w.Header().Set("Content-Type", syncproto.PullTypeLines)
 		enc := json.NewEncoder(p.bw)
@@ -255,7 +257,7 @@ func (p *pullRun) entry(f *FeedRow) error {
 	if err != nil {
 		return err
 	}
-	if p.ownStubs { // revision 2: a record's key once per page
+	if p.keyOnce {
 		if p.sentKey[f.RecordID] {
 			key = nil
 		} else if len(key) > 0 {

@@ -26,7 +26,6 @@ package syncproto
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 )
 
@@ -69,31 +68,11 @@ type WireID string
 // CompactID returns the revision-2 form of a canonical UUID; an id that is
 // not canonical stays as it is, so that it decodes to itself.
 func CompactID(s string) WireID {
-	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+	u, ok := parseUUID(s)
+	if !ok {
 		return WireID(s)
 	}
-	var b [16]byte
-	if _, err := hex.Decode(b[:], []byte(s[0:8]+s[9:13]+s[14:18]+s[19:23]+s[24:])); err != nil {
-		return WireID(s)
-	}
-	if canonicalID(b) != s {
-		return WireID(s) // upper case: would not come back the same
-	}
-	return WireID(base64.RawURLEncoding.EncodeToString(b[:]))
-}
-
-func canonicalID(b [16]byte) string {
-	var out [36]byte
-	hex.Encode(out[0:8], b[0:4])
-	out[8] = '-'
-	hex.Encode(out[9:13], b[4:6])
-	out[13] = '-'
-	hex.Encode(out[14:18], b[6:8])
-	out[18] = '-'
-	hex.Encode(out[19:23], b[8:10])
-	out[23] = '-'
-	hex.Encode(out[24:], b[10:])
-	return string(out[:])
+	return WireID(base64.RawURLEncoding.EncodeToString(u[:]))
 }
 
 // UnmarshalJSON takes either form.
@@ -107,7 +86,7 @@ func (id *WireID) UnmarshalJSON(data []byte) error {
 	if len(s) == 22 {
 		var b [16]byte
 		if n, err := base64.RawURLEncoding.Decode(b[:], []byte(s)); err == nil && n == 16 {
-			s = canonicalID(b)
+			s = formatUUID(b)
 		}
 	}
 	*id = WireID(s)
