@@ -224,6 +224,20 @@ func (k AttachmentKind) MediaType() string {
 	}
 }
 
+// FileName is the name a case's attachment of kind k gets when it leaves
+// the system (an office download, a FIT-Connect hand-off).
+func (k AttachmentKind) FileName(caseID string) string {
+	switch k {
+	case AttachmentSignaturePNG:
+		return "unterschrift-" + caseID + ".png"
+	case AttachmentISO19794:
+		return "unterschrift-" + caseID + ".iso19794-7"
+	case AttachmentPadRaw:
+		return "unterschrift-" + caseID + ".isdv4"
+	}
+	return caseID + "-" + string(k) + ".bin"
+}
+
 // Valid reports whether k is a known kind.
 func (k AttachmentKind) Valid() bool {
 	switch k {

@@ -135,7 +135,7 @@ func (o *Office) caseData(ctx context.Context, s *session, v server.RecordView) 
 		if domain.AttachmentKind(kind) == domain.AttachmentSignaturePNG {
 			d.Signature = sha
 		}
-		d.Files = append(d.Files, fileRow{Kind: kind, Label: attachmentLabel(kind), SHA: sha, Name: fileName(v.ID, kind)})
+		d.Files = append(d.Files, fileRow{Kind: kind, Label: attachmentLabel(kind), SHA: sha, Name: domain.AttachmentKind(kind).FileName(v.ID)})
 	}
 	h, err := o.history(ctx, s, v)
 	if err != nil {
@@ -258,18 +258,6 @@ func attachmentLabel(kind string) string {
 		return "Unterschrift (Rohdaten des Pads)"
 	}
 	return kind
-}
-
-func fileName(id, kind string) string {
-	switch domain.AttachmentKind(kind) {
-	case domain.AttachmentSignaturePNG:
-		return "unterschrift-" + id + ".png"
-	case domain.AttachmentISO19794:
-		return "unterschrift-" + id + ".iso19794-7"
-	case domain.AttachmentPadRaw:
-		return "unterschrift-" + id + ".isdv4"
-	}
-	return id + "-" + kind + ".bin"
 }
 
 // history lists what happened to the case: each change in feed order,
@@ -411,7 +399,7 @@ func (o *Office) caseFile(w http.ResponseWriter, r *http.Request, s *session) {
 	if domain.AttachmentKind(kind) == domain.AttachmentSignaturePNG && r.URL.Query().Get("download") == "" {
 		disp = "inline"
 	}
-	w.Header().Set("Content-Disposition", disp+`; filename="`+fileName(id, kind)+`"`)
+	w.Header().Set("Content-Disposition", disp+`; filename="`+domain.AttachmentKind(kind).FileName(id)+`"`)
 	w.Write(b)
 	clear(b)
 }

@@ -74,22 +74,10 @@ func attachments(ctx context.Context, srv *server.Server, tenant string, svc *ca
 		if err != nil {
 			return nil, fmt.Errorf("casedoc: case %s: attachment %s: %w", c.ID, k, err)
 		}
-		out = append(out, Attachment{ID: AttachmentID(c.ID, sha), Filename: fileName(c.ID, k), MimeType: k.MediaType(),
+		out = append(out, Attachment{ID: AttachmentID(c.ID, sha), Filename: k.FileName(c.ID), MimeType: k.MediaType(),
 			Purpose: PurposeAttachment, Description: description(k), Data: b})
 	}
 	return out, nil
-}
-
-func fileName(caseID string, k domain.AttachmentKind) string {
-	switch k {
-	case domain.AttachmentSignaturePNG:
-		return "unterschrift-" + caseID + ".png"
-	case domain.AttachmentISO19794:
-		return "unterschrift-" + caseID + ".iso19794-7"
-	case domain.AttachmentPadRaw:
-		return "unterschrift-" + caseID + ".isdv4"
-	}
-	return caseID + "-" + string(k) + ".bin"
 }
 
 func description(k domain.AttachmentKind) string {
