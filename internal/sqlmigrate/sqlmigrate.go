@@ -17,6 +17,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"time"
 )
 
 // ErrTooNew: the database was written by a newer program, one that knows
@@ -81,10 +82,37 @@ func Up(ctx context.Context, db *sql.DB, steps []Step, target int) error {
 	}
 }
 
+// beginWait bounds how long begin retries a busy fresh file.
+const beginWait = 10 * time.Second
+
+// begin begins the step's transaction. Several processes that open a
+// fresh file at once race to switch it to WAL when their first connection
+// opens, and SQLite answers the loser SQLITE_BUSY at once, without its
+// busy handler; so a busy begin is tried again, for up to beginWait.
+func begin(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	deadline := time.Now().Add(beginWait)
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		tx, err := db.BeginTx(ctx, nil)
+		var coded interface{ Code() int }
+		if err == nil || !errors.As(err, &coded) || coded.Code()&0xff != sqliteBusy || time.Now().After(deadline) {
+			return tx, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// sqliteBusy is SQLITE_BUSY, the primary result code (extended codes
+// carry it in their low byte).
+const sqliteBusy = 5
+
 // up applies the one step that the database's version calls for, if any,
 // and reports whether the database is at target.
 func up(ctx context.Context, db *sql.DB, steps []Step, target int) (done bool, err error) {
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := begin(ctx, db)
 	if err != nil {
 		return false, fmt.Errorf("migrate: begin: %w", err)
 	}
