@@ -163,8 +163,11 @@ func (k *handoffKit) handoffLong(more ...string) (stdout, stderr string, code in
 func (k *handoffKit) killAt(point string) {
 	k.t.Helper()
 	os.Setenv(crashEnv, point)
+	// One case at a time: a kill while another case's create is on the
+	// wire would leave that submission unfinished at the service (it
+	// deletes it after a day), which the double counts as a second create.
 	p := k.start("handoff-"+strings.ReplaceAll(point, ":", ""), append(append(append([]string{"handoff"}, k.dbArgs()...),
-		k.flags...), "--once")...)
+		k.flags...), "--once", "--parallel", "1")...)
 	os.Unsetenv(crashEnv)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
